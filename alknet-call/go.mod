@@ -1,0 +1,17 @@
+module github.com/alknet/alknet/alknet-call
+
+go 1.26.0
+
+require github.com/alknet/alknet/alknet-core v0.0.0
+
+require (
+	github.com/quic-go/quic-go v0.65.0 // indirect
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+)
+
+replace github.com/alknet/alknet/alknet-core => ../alknet-core
