@@ -1,0 +1,3 @@
+module github.com/alknet/alknet/tools/depguard
+
+go 1.26.0
