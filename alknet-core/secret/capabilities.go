@@ -1,0 +1,98 @@
+package secret
+
+import (
+	"fmt"
+	"log/slog"
+	"maps"
+	"strconv"
+)
+
+// Capabilities is an immutable set of outbound credentials keyed by service
+// (CORE-R1301). The zero value is the empty set and ready to use. The With methods return
+// a new value and leave the receiver unchanged, so a Capabilities value is safe to share
+// between goroutines and child operations; pass it by value.
+//
+// Capabilities cannot be serialized, and printing or logging it shows only the number of
+// credentials (CORE-R1302).
+type Capabilities struct {
+	s *capSet // nil for the empty set; never modified after construction
+}
+
+type capSet struct {
+	apiKeys    map[string]Secret
+	httpTokens map[string]Secret
+}
+
+// NewCapabilities returns the empty set; it is the same as the zero value.
+func NewCapabilities() Capabilities { return Capabilities{} }
+
+func (c Capabilities) clone() *capSet {
+	n := &capSet{apiKeys: map[string]Secret{}, httpTokens: map[string]Secret{}}
+	if c.s != nil {
+		maps.Copy(n.apiKeys, c.s.apiKeys)
+		maps.Copy(n.httpTokens, c.s.httpTokens)
+	}
+	return n
+}
+
+// WithAPIKey returns a copy of c in which service's API key is key.
+func (c Capabilities) WithAPIKey(service, key string) Capabilities {
+	n := c.clone()
+	n.apiKeys[service] = NewSecret(key)
+	return Capabilities{s: n}
+}
+
+// WithHTTPToken returns a copy of c in which service's HTTP bearer token is token.
+func (c Capabilities) WithHTTPToken(service, token string) Capabilities {
+	n := c.clone()
+	n.httpTokens[service] = NewSecret(token)
+	return Capabilities{s: n}
+}
+
+// Get returns the credential for service: its API key if one is set, otherwise its HTTP
+// token. The returned Secret has its own copy of the bytes, so destroying it leaves the
+// shared set intact (CORE-R1304).
+func (c Capabilities) Get(service string) (Secret, bool) {
+	if c.s == nil {
+		return Secret{}, false
+	}
+	if k, ok := c.s.apiKeys[service]; ok {
+		return FromBytes(k.v.b), true
+	}
+	if t, ok := c.s.httpTokens[service]; ok {
+		return FromBytes(t.v.b), true
+	}
+	return Secret{}, false
+}
+
+// Len returns the number of credentials held (API keys plus HTTP tokens).
+func (c Capabilities) Len() int {
+	if c.s == nil {
+		return 0
+	}
+	return len(c.s.apiKeys) + len(c.s.httpTokens)
+}
+
+func (c Capabilities) summary() string {
+	return "Capabilities[" + strconv.Itoa(c.Len()) + " entries " + Redacted + "]"
+}
+
+// String shows only the number of credentials.
+func (c Capabilities) String() string { return c.summary() }
+
+// GoString shows only the number of credentials.
+func (c Capabilities) GoString() string { return c.summary() }
+
+// Format writes the String form for every verb and flag.
+func (c Capabilities) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.summary())) }
+
+// LogValue logs only the number of credentials.
+func (c Capabilities) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("entries", c.Len()), slog.String("values", Redacted))
+}
+
+// MarshalJSON refuses to encode credentials.
+func (Capabilities) MarshalJSON() ([]byte, error) { return nil, ErrNotSerializable }
+
+// MarshalText refuses to encode credentials.
+func (Capabilities) MarshalText() ([]byte, error) { return nil, ErrNotSerializable }
