@@ -2,7 +2,4 @@ module github.com/alknet/alknet/alknet-vault
 
 go 1.26.0
 
-require (
-	golang.org/x/crypto v0.58.0 // indirect
-	golang.org/x/text v0.43.0 // indirect
-)
+require golang.org/x/text v0.43.0
