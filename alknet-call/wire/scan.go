@@ -1,0 +1,372 @@
+package wire
+
+import (
+	"errors"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxDepth bounds the nesting of arrays and objects accepted anywhere in a body. encoding/json
+// allows 10 000; a lower bound keeps every body this package accepts acceptable to encoding/json
+// as well (T-CALLP-21) and keeps the recursive scanner's stack small.
+const maxDepth = 1000
+
+var errSyntax = errors.New("invalid JSON")
+
+// scanner is a strict RFC 8259 scanner over one byte slice. It validates values and reports the
+// spans of object members without building any intermediate representation.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) && isWS(s.b[s.i]) {
+		s.i++
+	}
+}
+
+// value validates the value starting at s.i and moves past it.
+func (s *scanner) value(depth int) error {
+	if s.i >= len(s.b) {
+		return errSyntax
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.object(depth+1, nil)
+	case c == '[':
+		return s.array(depth + 1)
+	case c == '"':
+		return s.skipString()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	}
+	return errSyntax
+}
+
+func (s *scanner) literal(lit string) error {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		return errSyntax
+	}
+	s.i += len(lit)
+	return nil
+}
+
+func (s *scanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}
+
+func (s *scanner) number() error {
+	if s.b[s.i] == '-' {
+		s.i++
+	}
+	if s.i >= len(s.b) {
+		return errSyntax
+	}
+	if s.b[s.i] == '0' {
+		s.i++
+	} else if s.digits() == 0 {
+		return errSyntax
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if s.digits() == 0 {
+			return errSyntax
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if s.digits() == 0 {
+			return errSyntax
+		}
+	}
+	return nil
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// skipString validates a string starting at the opening quote. Escapes are checked for shape
+// only; UTF-8 validity of the whole body is checked by the callers before scanning.
+func (s *scanner) skipString() error {
+	s.i++ // opening quote
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return nil
+		case c < 0x20:
+			return errSyntax
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				return errSyntax
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.b) || !isHex(s.b[s.i+2]) || !isHex(s.b[s.i+3]) || !isHex(s.b[s.i+4]) || !isHex(s.b[s.i+5]) {
+					return errSyntax
+				}
+				s.i += 6
+			default:
+				return errSyntax
+			}
+		default:
+			s.i++
+		}
+	}
+	return errSyntax
+}
+
+// str decodes the string starting at the opening quote. Unlike skipString it rejects escapes that
+// do not form a valid code point (lone surrogates), as serde does for strings it decodes.
+func (s *scanner) str() (string, error) {
+	start := s.i
+	if err := s.skipString(); err != nil {
+		return "", err
+	}
+	raw := s.b[start+1 : s.i-1]
+	for _, c := range raw {
+		if c == '\\' {
+			return unescape(raw)
+		}
+	}
+	return string(raw), nil
+}
+
+func unescape(raw []byte) (string, error) {
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		e := raw[i+1]
+		i += 2
+		switch e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := hex4(raw[i:])
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if r >= 0xDC00 || i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+					return "", errSyntax
+				}
+				r2 := hex4(raw[i+2:])
+				d := utf16.DecodeRune(r, r2)
+				if d == utf8.RuneError {
+					return "", errSyntax
+				}
+				i += 6
+				r = d
+			}
+			out = utf8.AppendRune(out, r)
+		}
+	}
+	return string(out), nil
+}
+
+func hex4(b []byte) rune {
+	v, _ := strconv.ParseUint(string(b[:4]), 16, 32)
+	return rune(v)
+}
+
+func (s *scanner) array(depth int) error {
+	if depth > maxDepth {
+		return errSyntax
+	}
+	s.i++ // [
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		return nil
+	}
+	for {
+		s.ws()
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return errSyntax
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return nil
+		default:
+			return errSyntax
+		}
+	}
+}
+
+// memberFunc receives one object member: its decoded key and the span [start, end) of its value.
+type memberFunc func(key string, start, end int) error
+
+// object validates the object starting at '{' and calls fn (when not nil) for each member in
+// order.
+func (s *scanner) object(depth int, fn memberFunc) error {
+	if depth > maxDepth {
+		return errSyntax
+	}
+	s.i++ // {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return errSyntax
+		}
+		var key string
+		var err error
+		if fn != nil {
+			key, err = s.str()
+		} else {
+			err = s.skipString()
+		}
+		if err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return errSyntax
+		}
+		s.i++
+		s.ws()
+		start := s.i
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		if fn != nil {
+			if err := fn(key, start, s.i); err != nil {
+				return err
+			}
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return errSyntax
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return errSyntax
+		}
+	}
+}
+
+// errNotObject reports a document whose top-level value is valid JSON but not an object.
+var errNotObject = errors.New("not an object")
+
+// walkObject parses b as exactly one JSON object surrounded by optional whitespace and calls fn for
+// each top-level member. It checks UTF-8 validity of the whole input first (CALLP-R17).
+func walkObject(b []byte, fn memberFunc) error {
+	if !utf8.Valid(b) {
+		return errors.New("invalid UTF-8")
+	}
+	s := scanner{b: b}
+	s.ws()
+	if s.i >= len(s.b) {
+		return errSyntax
+	}
+	if s.b[s.i] != '{' {
+		if err := s.value(0); err != nil {
+			return err
+		}
+		s.ws()
+		if s.i != len(s.b) {
+			return errSyntax
+		}
+		return errNotObject
+	}
+	if err := s.object(1, fn); err != nil {
+		return err
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return errors.New("trailing data after the object")
+	}
+	return nil
+}
+
+// validValue reports whether b is exactly one JSON value (whitespace around it allowed) made of
+// valid UTF-8.
+func validValue(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	s := scanner{b: b}
+	s.ws()
+	if s.value(0) != nil {
+		return false
+	}
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// appendCompact appends the valid JSON value v to dst without insignificant whitespace. v must
+// already have passed validValue.
+func appendCompact(dst, v []byte) []byte {
+	inStr := false
+	start := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		if c == '"' {
+			inStr = true
+		} else if isWS(c) {
+			dst = append(dst, v[start:i]...)
+			start = i + 1
+		}
+	}
+	return append(dst, v[start:]...)
+}
