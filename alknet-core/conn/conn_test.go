@@ -345,9 +345,9 @@ func (s customSource) AcceptBi(ctx context.Context) (conn.BiStream, error) {
 func (s customSource) OpenBi(ctx context.Context) (conn.BiStream, error) {
 	return nil, conn.ErrConnectionClosed
 }
-func (s customSource) RemoteAddr() net.Addr         { return nil }
-func (s customSource) Close(uint64, string) error   { return nil }
-func (s customSource) Done() <-chan struct{}        { return s.done }
+func (s customSource) RemoteAddr() net.Addr       { return nil }
+func (s customSource) Close(uint64, string) error { return nil }
+func (s customSource) Done() <-chan struct{}      { return s.done }
 
 type singleSource struct{ customSource }
 

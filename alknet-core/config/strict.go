@@ -1,0 +1,124 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// checkKeys walks the JSON document raw along the Go type t and reports the first object key
+// that is not exactly the JSON name of a field of t (encoding/json would match it without
+// regard to case) or that appears twice in one object (encoding/json would keep the last).
+// Malformed JSON is left to the decoder, which reports it with its position.
+func checkKeys(raw []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	err := walkValue(dec, t, "")
+	if _, ok := err.(keyError); ok {
+		return err
+	}
+	return nil
+}
+
+// keyError is a strictness violation found by checkKeys.
+type keyError string
+
+func (e keyError) Error() string { return string(e) }
+
+func walkValue(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	switch {
+	case delim == '{' && t != nil && t.Kind() == reflect.Struct:
+		return walkStruct(dec, t, path)
+	case delim == '{' && t != nil && t.Kind() == reflect.Map:
+		return walkObject(dec, path, func(string) (reflect.Type, error) { return t.Elem(), nil })
+	case delim == '{':
+		return walkObject(dec, path, func(string) (reflect.Type, error) { return nil, nil })
+	}
+	var elem reflect.Type
+	if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		elem = t.Elem()
+	}
+	for i := 0; dec.More(); i++ {
+		if err := walkValue(dec, elem, path+"["+strconv.Itoa(i)+"]"); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token() // ']'
+	return err
+}
+
+func walkStruct(dec *json.Decoder, t reflect.Type, path string) error {
+	fields := make(map[string]reflect.Type, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = f.Type
+	}
+	return walkObject(dec, path, func(key string) (reflect.Type, error) {
+		if ft, ok := fields[key]; ok {
+			return ft, nil
+		}
+		for name := range fields {
+			if strings.EqualFold(name, key) {
+				return nil, keyError(fmt.Sprintf("%s: unknown field (field names are case-sensitive: %q)", join(path, key), name))
+			}
+		}
+		if key == "fingerprint" {
+			return nil, keyError(fmt.Sprintf("%s: unknown field (use \"fingerprints\", a list)", join(path, key)))
+		}
+		return nil, keyError(join(path, key) + ": unknown field")
+	})
+}
+
+// walkObject walks the members of an object whose '{' was read; field maps a key to the type
+// of its value or reports it as not allowed.
+func walkObject(dec *json.Decoder, path string, field func(string) (reflect.Type, error)) error {
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return keyError(join(path, key) + ": given twice")
+		}
+		seen[key] = true
+		ft, err := field(key)
+		if err != nil {
+			return err
+		}
+		if err := walkValue(dec, ft, join(path, key)); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token() // '}'
+	return err
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
