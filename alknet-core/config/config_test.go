@@ -468,7 +468,9 @@ func TestStaticValidate(t *testing.T) {
 		func(c *config.StaticConfig) { c.QUIC.MaxIncomingUniStreams = 3 },
 		func(c *config.StaticConfig) { c.QUIC.MaxIncomingStreams = 1 << 60 },
 		func(c *config.StaticConfig) { c.ListenAddr = "[::1]:4433" },
-		func(c *config.StaticConfig) { c.TLS = tlsconf.Identity{Kind: tlsconf.KindACME, ACME: &tlsconf.ACMEConfig{}} },
+		func(c *config.StaticConfig) {
+			c.TLS = tlsconf.Identity{Kind: tlsconf.KindACME, ACME: &tlsconf.ACMEConfig{}}
+		},
 		func(c *config.StaticConfig) { c.TLS = tlsconf.Identity{Kind: tlsconf.KindSelfSigned} },
 	} {
 		c := good
