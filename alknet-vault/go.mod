@@ -3,3 +3,5 @@ module github.com/alknet/alknet/alknet-vault
 go 1.26.0
 
 require golang.org/x/text v0.43.0
+
+require go.uber.org/goleak v1.3.0

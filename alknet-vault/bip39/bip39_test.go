@@ -304,7 +304,7 @@ func TestSeedBadPassphrase(t *testing.T) {
 		"not utf8":  {'a', 0xff, 'b'},
 		"too long":  bytes.Repeat([]byte("a"), 1025),
 		"expands":   []byte(strings.Repeat("\ufb03", 400)), // 1200 bytes as given, 1200 after NFKD
-		"expands 2": []byte(strings.Repeat("\ufdfa", 40)), // 120 bytes given, over 1 KiB after NFKD
+		"expands 2": []byte(strings.Repeat("\ufdfa", 40)),  // 120 bytes given, over 1 KiB after NFKD
 	} {
 		_, err := bip39.Seed(phrase, pp)
 		if vaulterr.CodeOf(err) != vaulterr.CodeInvalidPassphrase {

@@ -171,7 +171,9 @@ func (n *Node) Wipe() {
 }
 
 // String returns a fixed redacted form.
-func (n Node) String() string { return "slip10.Node{private_key: " + redacted + ", chain_code: " + redacted + "}" }
+func (n Node) String() string {
+	return "slip10.Node{private_key: " + redacted + ", chain_code: " + redacted + "}"
+}
 
 // GoString returns the same redacted form as String.
 func (n Node) GoString() string { return n.String() }

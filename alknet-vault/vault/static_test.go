@@ -1,0 +1,221 @@
+package vault_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// moduleRoot is the alknet-vault module directory, seen from this package.
+const moduleRoot = ".."
+
+// nonTestFiles parses every non-test .go file of the module.
+func nonTestFiles(t *testing.T) map[string]*ast.File {
+	t.Helper()
+	fset := token.NewFileSet()
+	files := map[string]*ast.File{}
+	err := filepath.WalkDir(moduleRoot, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "testdata" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(path)] = f
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 10 {
+		t.Fatalf("found only %d source files", len(files))
+	}
+	return files
+}
+
+// forbiddenNameParts are the parameter names (or camel-case parts) that
+// signal a caller-chosen key, nonce or randomness (VAULT-T47).
+var forbiddenNameParts = map[string]bool{"key": true, "nonce": true, "iv": true, "salt": true, "rand": true, "random": true}
+
+func nameParts(name string) []string {
+	var parts []string
+	start := 0
+	for i, r := range name {
+		if i > 0 && unicode.IsUpper(r) {
+			parts = append(parts, strings.ToLower(name[start:i]))
+			start = i
+		}
+	}
+	parts = append(parts, strings.ToLower(name[start:]))
+	for _, p := range strings.Split(strings.ToLower(name), "_") {
+		if !slices.Contains(parts, p) {
+			parts = append(parts, p)
+		}
+	}
+	return parts
+}
+
+func isByteSliceOrString(e ast.Expr) bool {
+	switch x := e.(type) {
+	case *ast.Ident:
+		return x.Name == "string"
+	case *ast.ArrayType:
+		id, ok := x.Elt.(*ast.Ident)
+		return x.Len == nil && ok && id.Name == "byte"
+	}
+	return false
+}
+
+// keyNonceFindings reports exported functions and methods of exported types
+// whose parameters let a caller choose a key, nonce or random source.
+func keyNonceFindings(f *ast.File) []string {
+	exportedTypes := map[string]bool{}
+	for _, d := range f.Decls {
+		if g, ok := d.(*ast.GenDecl); ok {
+			for _, s := range g.Specs {
+				if ts, ok := s.(*ast.TypeSpec); ok && ts.Name.IsExported() {
+					exportedTypes[ts.Name.Name] = true
+				}
+			}
+		}
+	}
+	var out []string
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || !fd.Name.IsExported() {
+			continue
+		}
+		if fd.Recv != nil {
+			rt := fd.Recv.List[0].Type
+			if s, ok := rt.(*ast.StarExpr); ok {
+				rt = s.X
+			}
+			if id, ok := rt.(*ast.Ident); !ok || !ast.IsExported(id.Name) {
+				continue
+			}
+		}
+		for _, field := range fd.Type.Params.List {
+			switch x := field.Type.(type) {
+			case *ast.SelectorExpr:
+				if pkg, ok := x.X.(*ast.Ident); ok {
+					q := pkg.Name + "." + x.Sel.Name
+					if q == "cipher.AEAD" || q == "cipher.Block" || q == "io.Reader" {
+						out = append(out, fd.Name.Name+": parameter of type "+q)
+					}
+				}
+			case *ast.ArrayType:
+				if x.Len != nil {
+					out = append(out, fd.Name.Name+": byte array parameter")
+				}
+			}
+			if !isByteSliceOrString(field.Type) {
+				continue
+			}
+			for _, n := range field.Names {
+				if slices.ContainsFunc(nameParts(n.Name), func(p string) bool { return forbiddenNameParts[p] }) {
+					out = append(out, fd.Name.Name+": parameter "+n.Name)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// VAULT-T47, VAULT-R53: no exported function takes a caller-chosen key,
+// nonce, salt or random source, and only package vault imports internal/aead.
+func TestNoCallerChosenKeyOrNonce(t *testing.T) {
+	t.Parallel()
+	for path, f := range nonTestFiles(t) {
+		if !strings.Contains(path, "/internal/") {
+			for _, finding := range keyNonceFindings(f) {
+				t.Errorf("%s: %s", path, finding)
+			}
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if strings.HasSuffix(p, "/internal/aead") && !strings.HasPrefix(path, "../vault/") {
+				t.Errorf("%s imports internal/aead; only package vault may", path)
+			}
+		}
+	}
+	// The checker itself finds a planted violation.
+	planted := `package x
+import "crypto/cipher"
+func Encrypt(pt, key []byte) {}
+func Seal(aesKey string) {}
+func WithAEAD(a cipher.AEAD) {}
+func Fixed(n [12]byte) {}
+type V struct{}
+func (v *V) Open(nonce []byte) {}
+func (v *V) Fine(keyVersion uint32, plaintext []byte) {}
+func unexported(key []byte) {}`
+	f, err := parser.ParseFile(token.NewFileSet(), "planted.go", planted, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keyNonceFindings(f); len(got) != 5 {
+		t.Errorf("planted snippet: findings %q, want 5", got)
+	}
+}
+
+// VAULT-T44, VAULT-R2: no net, os/exec or alknet dependency; no environment
+// reads, logging calls or file writes in non-test code.
+func TestIsolation(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}}", "./...")
+	cmd.Dir = moduleRoot
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		dep, std, _ := strings.Cut(line, " ")
+		switch {
+		case dep == "net" || strings.HasPrefix(dep, "net/") || dep == "os/exec":
+			t.Errorf("non-test dependency %s", dep)
+		case strings.HasPrefix(dep, "github.com/alknet/alknet/") && !strings.HasPrefix(dep, "github.com/alknet/alknet/alknet-vault/"):
+			t.Errorf("dependency on another alknet module: %s", dep)
+		case std != "true" && !strings.HasPrefix(dep, "golang.org/x/text/") && !strings.HasPrefix(dep, "github.com/alknet/alknet/alknet-vault/"):
+			t.Errorf("third-party dependency %s (only golang.org/x/text is allowed)", dep)
+		}
+	}
+	forbidden := map[string]map[string]bool{
+		"os": {"Getenv": true, "LookupEnv": true, "Environ": true, "Setenv": true, "WriteFile": true,
+			"Create": true, "OpenFile": true, "Mkdir": true, "MkdirAll": true, "CreateTemp": true},
+		"slog": {"Debug": true, "Info": true, "Warn": true, "Error": true, "Log": true, "LogAttrs": true,
+			"DebugContext": true, "InfoContext": true, "WarnContext": true, "ErrorContext": true,
+			"New": true, "Default": true, "SetDefault": true, "NewJSONHandler": true, "NewTextHandler": true},
+	}
+	for path, f := range nonTestFiles(t) {
+		for _, imp := range f.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); p == "log" || p == "syscall" {
+				t.Errorf("%s imports %s", path, p)
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if pkg, ok := sel.X.(*ast.Ident); ok && forbidden[pkg.Name][sel.Sel.Name] {
+				t.Errorf("%s uses %s.%s", path, pkg.Name, sel.Sel.Name)
+			}
+			return true
+		})
+	}
+}
