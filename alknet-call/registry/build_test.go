@@ -318,4 +318,3 @@ func mustCompiled(t *testing.T, reg *registry.HandlerRegistration) *registry.Com
 	}
 	return cs
 }
-

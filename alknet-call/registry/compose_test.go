@@ -80,14 +80,14 @@ func TestCompositionAuthority(t *testing.T) {
 		op     string
 		want   string // output or code
 	}{
-		{admin, "fs/read", `"runner"`},                // 24: authority holds fs:read
-		{admin, "admin/op", callerr.Forbidden},         // 24: the wire caller's admin does not help
-		{admin, "self/auth", callerr.Forbidden},        // 25: the child's own authority is not consulted
-		{ident("u", "chat"), "vast/q", `"runner"`},     // 26: no intersection with the wire caller
-		{admin, "hidden/op", callerr.NotFound},         // 23: exists, not in scope
-		{admin, "no/such", callerr.NotFound},           // 23
-		{admin, "/fs/read", callerr.NotFound},          // composed names are bare
-		{admin, "services/list", callerr.NotFound},     // not in scope
+		{admin, "fs/read", `"runner"`},             // 24: authority holds fs:read
+		{admin, "admin/op", callerr.Forbidden},     // 24: the wire caller's admin does not help
+		{admin, "self/auth", callerr.Forbidden},    // 25: the child's own authority is not consulted
+		{ident("u", "chat"), "vast/q", `"runner"`}, // 26: no intersection with the wire caller
+		{admin, "hidden/op", callerr.NotFound},     // 23: exists, not in scope
+		{admin, "no/such", callerr.NotFound},       // 23
+		{admin, "/fs/read", callerr.NotFound},      // composed names are bare
+		{admin, "services/list", callerr.NotFound}, // not in scope
 	} {
 		out, err := call(t, r, tc.caller, "/run/any", opReq(tc.op))
 		got := string(out)
@@ -549,4 +549,3 @@ func listedNames(t *testing.T, out json.RawMessage) []string {
 	}
 	return names
 }
-
