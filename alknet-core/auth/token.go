@@ -15,32 +15,35 @@ var errTokenNotSerializable = errors.New("auth token: not serializable")
 
 // AuthToken is an opaque credential taken from a protocol frame or header. fmt, slog,
 // JSON and text encoding never reveal its bytes. The zero value is the empty token.
+//
+// The bytes are reachable only through a function value, which fmt prints as an address,
+// so a struct holding an AuthToken, even in an unexported field, never prints them
+// (CORE-R1404).
 type AuthToken struct {
-	raw *tokenBytes // behind a pointer so an enclosing struct never prints the bytes (CORE-R1404)
+	ref func() []byte // nil for the zero value
 }
-
-type tokenBytes struct{ b []byte }
 
 // NewAuthToken returns a token holding a copy of b; the caller may wipe b afterwards
 // (CORE-R706).
 func NewAuthToken(b []byte) AuthToken {
-	return AuthToken{raw: &tokenBytes{b: append([]byte(nil), b...)}}
+	raw := append([]byte(nil), b...)
+	return AuthToken{ref: func() []byte { return raw }}
 }
 
 // Bytes returns a copy of the token bytes.
 func (t AuthToken) Bytes() []byte {
-	if t.raw == nil {
+	if t.ref == nil {
 		return nil
 	}
-	return append([]byte(nil), t.raw.b...)
+	return append([]byte(nil), t.ref()...)
 }
 
 // bytes returns the token bytes without copying, for resolution inside this package.
 func (t AuthToken) bytes() []byte {
-	if t.raw == nil {
+	if t.ref == nil {
 		return nil
 	}
-	return t.raw.b
+	return t.ref()
 }
 
 // Len returns the token length in bytes.

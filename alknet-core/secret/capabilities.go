@@ -15,8 +15,19 @@ import (
 // Capabilities cannot be serialized, and printing or logging it shows only the number of
 // credentials (CORE-R1302).
 type Capabilities struct {
-	s *capSet // nil for the empty set; never modified after construction
+	ref func() *capSet // nil for the empty set; the set is never modified after construction
 }
+
+// set returns the credentials, or nil for the empty set. Like Secret, the set is reached
+// through a function value so that no fmt verb can print it (CORE-R1404).
+func (c Capabilities) set() *capSet {
+	if c.ref == nil {
+		return nil
+	}
+	return c.ref()
+}
+
+func wrap(n *capSet) Capabilities { return Capabilities{ref: func() *capSet { return n }} }
 
 type capSet struct {
 	apiKeys    map[string]Secret
@@ -28,9 +39,9 @@ func NewCapabilities() Capabilities { return Capabilities{} }
 
 func (c Capabilities) clone() *capSet {
 	n := &capSet{apiKeys: map[string]Secret{}, httpTokens: map[string]Secret{}}
-	if c.s != nil {
-		maps.Copy(n.apiKeys, c.s.apiKeys)
-		maps.Copy(n.httpTokens, c.s.httpTokens)
+	if s := c.set(); s != nil {
+		maps.Copy(n.apiKeys, s.apiKeys)
+		maps.Copy(n.httpTokens, s.httpTokens)
 	}
 	return n
 }
@@ -39,38 +50,40 @@ func (c Capabilities) clone() *capSet {
 func (c Capabilities) WithAPIKey(service, key string) Capabilities {
 	n := c.clone()
 	n.apiKeys[service] = NewSecret(key)
-	return Capabilities{s: n}
+	return wrap(n)
 }
 
 // WithHTTPToken returns a copy of c in which service's HTTP bearer token is token.
 func (c Capabilities) WithHTTPToken(service, token string) Capabilities {
 	n := c.clone()
 	n.httpTokens[service] = NewSecret(token)
-	return Capabilities{s: n}
+	return wrap(n)
 }
 
 // Get returns the credential for service: its API key if one is set, otherwise its HTTP
 // token. The returned Secret has its own copy of the bytes, so destroying it leaves the
 // shared set intact (CORE-R1304).
 func (c Capabilities) Get(service string) (Secret, bool) {
-	if c.s == nil {
+	s := c.set()
+	if s == nil {
 		return Secret{}, false
 	}
-	if k, ok := c.s.apiKeys[service]; ok {
-		return FromBytes(k.v.b), true
+	if k, ok := s.apiKeys[service]; ok {
+		return FromBytes(k.val().b), true
 	}
-	if t, ok := c.s.httpTokens[service]; ok {
-		return FromBytes(t.v.b), true
+	if t, ok := s.httpTokens[service]; ok {
+		return FromBytes(t.val().b), true
 	}
 	return Secret{}, false
 }
 
 // Len returns the number of credentials held (API keys plus HTTP tokens).
 func (c Capabilities) Len() int {
-	if c.s == nil {
+	s := c.set()
+	if s == nil {
 		return 0
 	}
-	return len(c.s.apiKeys) + len(c.s.httpTokens)
+	return len(s.apiKeys) + len(s.httpTokens)
 }
 
 func (c Capabilities) summary() string {

@@ -24,10 +24,11 @@ var ErrNotSerializable = errors.New("secret: not serializable")
 // ErrNotSerializable). The zero value is the empty secret.
 //
 // Copies of a Secret value share its storage: Destroy on any copy zeroes the bytes seen
-// by every copy (CORE-R1304). The bytes sit behind a pointer, so a struct that holds a
-// Secret in an unexported field prints an address, never the bytes (CORE-R1404).
+// by every copy (CORE-R1304). The bytes are reachable only through a function value,
+// which fmt and reflection print as an address, so no verb applied to a struct holding a
+// Secret, even in an unexported field, reveals them (CORE-R1404).
 type Secret struct {
-	v *value
+	ref func() *value // nil for the zero value
 }
 
 type value struct {
@@ -35,39 +36,51 @@ type value struct {
 }
 
 // NewSecret returns a Secret holding a copy of s.
-func NewSecret(s string) Secret {
-	return Secret{v: &value{b: []byte(s)}}
+func NewSecret(s string) Secret { return newSecret([]byte(s)) }
+
+// newSecret takes ownership of b.
+func newSecret(b []byte) Secret {
+	v := &value{b: b}
+	return Secret{ref: func() *value { return v }}
+}
+
+// val returns the shared storage, or nil for the zero value.
+func (s Secret) val() *value {
+	if s.ref == nil {
+		return nil
+	}
+	return s.ref()
 }
 
 // FromBytes returns a Secret holding a copy of b; the caller may wipe b afterwards
 // (CORE-R706).
 func FromBytes(b []byte) Secret {
-	return Secret{v: &value{b: append([]byte(nil), b...)}}
+	return newSecret(append([]byte(nil), b...))
 }
 
 // Expose returns the secret as a new string. Strings cannot be wiped, so keep the result
 // only as long as it is needed.
 func (s Secret) Expose() string {
-	if s.v == nil {
-		return ""
+	if v := s.val(); v != nil {
+		return string(v.b)
 	}
-	return string(s.v.b)
+	return ""
 }
 
 // Bytes returns a copy of the secret bytes, which the caller may wipe.
 func (s Secret) Bytes() []byte {
-	if s.v == nil {
-		return nil
+	if v := s.val(); v != nil && v.b != nil {
+		return append([]byte(nil), v.b...)
 	}
-	return append([]byte(nil), s.v.b...)
+	return nil
 }
 
 // Len returns the length of the secret in bytes. The length is not considered secret.
 func (s Secret) Len() int {
-	if s.v == nil {
-		return 0
+	if v := s.val(); v != nil {
+		return len(v.b)
 	}
-	return len(s.v.b)
+	return 0
 }
 
 // IsZero reports whether s holds no bytes (the zero value, an empty secret, or a
@@ -77,11 +90,10 @@ func (s Secret) IsZero() bool { return s.Len() == 0 }
 // Destroy zeroes the secret bytes for every copy of s and empties it. Zeroing is best
 // effort: strings returned by Expose are not affected.
 func (s *Secret) Destroy() {
-	if s.v == nil {
-		return
+	if v := s.val(); v != nil {
+		clear(v.b)
+		v.b = nil
 	}
-	clear(s.v.b)
-	s.v.b = nil
 }
 
 // String returns "[REDACTED]".

@@ -110,7 +110,7 @@ func WrapperCertificate(k *Ed25519Key) (tls.Certificate, error) {
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.st.pub, priv)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
 	if err != nil {
 		return tls.Certificate{}, alkerr.Wrap(alkerr.CodeTLSConfig, "create wrapper certificate", err)
 	}

@@ -21,8 +21,24 @@ var errKeyNotSerializable = errors.New("tlsconf: private key not serializable")
 // Ed25519Key is the node's long-term key. Printing, logging or JSON-encoding it never
 // reveals key bytes: fmt and slog show "[REDACTED]" and marshalling fails (CORE-R1401).
 // Use it through a pointer; it is safe for concurrent use.
+//
+// The key material is reachable only through a function value, which fmt prints as an
+// address, so no copy of the key and no struct holding one prints key bytes (CORE-R1404).
 type Ed25519Key struct {
-	st *keyState // behind a pointer so no copy or enclosing struct prints key bytes (CORE-R1404)
+	ref func() *keyState // nil for the zero value
+}
+
+// state returns the key material, or nil for a nil or zero key.
+func (k *Ed25519Key) state() *keyState {
+	if k == nil || k.ref == nil {
+		return nil
+	}
+	return k.ref()
+}
+
+func newKey(priv ed25519.PrivateKey, pub ed25519.PublicKey) *Ed25519Key {
+	st := &keyState{priv: priv, pub: pub}
+	return &Ed25519Key{ref: func() *keyState { return st }}
 }
 
 type keyState struct {
@@ -42,7 +58,7 @@ func NewEd25519KeyFromSeed(seed []byte) (*Ed25519Key, error) {
 			"ed25519 seed must be 32 bytes, got "+strconv.Itoa(len(seed)))
 	}
 	priv := ed25519.NewKeyFromSeed(seed) // a fresh slice; nothing aliases seed
-	return &Ed25519Key{st: &keyState{priv: priv, pub: priv.Public().(ed25519.PublicKey)}}, nil
+	return newKey(priv, priv.Public().(ed25519.PublicKey)), nil
 }
 
 // GenerateEd25519Key returns a new key from crypto/rand.
@@ -51,51 +67,55 @@ func GenerateEd25519Key() (*Ed25519Key, error) {
 	if err != nil {
 		return nil, alkerr.Wrap(alkerr.CodeTLSConfig, "generate ed25519 key", err)
 	}
-	return &Ed25519Key{st: &keyState{priv: priv, pub: pub}}, nil
+	return newKey(priv, pub), nil
 }
 
 // Public returns a copy of the public key.
 func (k *Ed25519Key) Public() ed25519.PublicKey {
-	if k == nil || k.st == nil {
+	st := k.state()
+	if st == nil {
 		return nil
 	}
-	return append(ed25519.PublicKey(nil), k.st.pub...)
+	return append(ed25519.PublicKey(nil), st.pub...)
 }
 
 // Fingerprint returns "ed25519:<hex>" of the public key (core.md §8).
 // A nil or zero key has the fingerprint "".
 func (k *Ed25519Key) Fingerprint() string {
-	if k == nil || k.st == nil {
+	st := k.state()
+	if st == nil {
 		return ""
 	}
-	return fingerprint.FromEd25519(k.st.pub)
+	return fingerprint.FromEd25519(st.pub)
 }
 
 // Destroy zeroes the private key held by k (best effort; CORE-R706). Certificates built
 // from k afterwards fail, and TLS configurations already built from it can no longer
 // complete a handshake, so destroy a key only after everything using it has closed.
 func (k *Ed25519Key) Destroy() {
-	if k == nil || k.st == nil {
+	st := k.state()
+	if st == nil {
 		return
 	}
-	k.st.mu.Lock()
-	defer k.st.mu.Unlock()
-	clear(k.st.priv)
-	k.st.destroyed = true
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	clear(st.priv)
+	st.destroyed = true
 }
 
 // privateKey returns the private key, or an error once destroyed. The returned slice is
 // the key's own storage, so Destroy also wipes what TLS configurations hold.
 func (k *Ed25519Key) privateKey() (ed25519.PrivateKey, error) {
-	if k == nil || k.st == nil {
+	st := k.state()
+	if st == nil {
 		return nil, alkerr.New(alkerr.CodeTLSConfig, "ed25519 key is not set")
 	}
-	k.st.mu.Lock()
-	defer k.st.mu.Unlock()
-	if k.st.destroyed {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.destroyed {
 		return nil, alkerr.New(alkerr.CodeTLSConfig, "ed25519 key has been destroyed")
 	}
-	return k.st.priv, nil
+	return st.priv, nil
 }
 
 // String returns "[REDACTED]".
