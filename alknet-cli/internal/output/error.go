@@ -24,6 +24,9 @@ type Error struct {
 	Hint    string
 	Details map[string]any
 	Err     error
+	// Silent is set when the command already wrote its own --json document describing the
+	// failure (config validate); Report then writes no error object.
+	Silent bool
 }
 
 // Error returns the message, followed by the cause when there is one.
@@ -126,7 +129,7 @@ func Report(stdout, stderr io.Writer, err error, opts ReportOptions) int {
 		return 0
 	}
 	code := ExitCode(e.Code)
-	if opts.JSON {
+	if opts.JSON && !e.Silent {
 		details := e.Details
 		if details == nil {
 			details = map[string]any{}

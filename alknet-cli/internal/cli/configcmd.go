@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"context"
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/alknet/alknet/alknet-cli/internal/config"
+	"github.com/alknet/alknet/alknet-cli/internal/output"
+	"github.com/alknet/alknet/alknet-cli/internal/paths"
+)
+
+func (inv *invocation) newConfigCmd() *cobra.Command {
+	return group(&cobra.Command{
+		Use:   "config",
+		Short: "Validate, show and locate the configuration",
+	},
+		inv.newConfigValidateCmd(),
+		inv.newConfigShowCmd(),
+		inv.newConfigPathsCmd(),
+	)
+}
+
+// validateReport is the `config validate --json` shape (cli.md §7.10).
+type validateReport struct {
+	OK       bool             `json:"ok"`
+	Errors   []config.Problem `json:"errors"`
+	Warnings []config.Problem `json:"warnings"`
+}
+
+func (inv *invocation) newConfigValidateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check the configuration file (exit 0 when valid, 3 when not)",
+		Args:  cobra.NoArgs,
+		RunE: run(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			s, err := inv.setup(false)
+			rep := validateReport{OK: err == nil, Errors: []config.Problem{}, Warnings: []config.Problem{}}
+			var file string
+			if err != nil {
+				cerr, ok := errors.AsType[*config.Error](err)
+				if !ok {
+					return err
+				}
+				rep.Errors, file = cerr.Problems, cerr.File
+			} else {
+				rep.Warnings, file = append(rep.Warnings, s.cfg.Warnings...), s.cfg.File
+			}
+			if inv.g.json {
+				if err := output.WriteJSON(inv.stdio.Out, rep, false); err != nil {
+					return err
+				}
+			} else {
+				if s != nil && !s.cfg.Exists {
+					inv.printf("%s does not exist: the embedded defaults apply and are valid\n", file)
+				} else if rep.OK {
+					inv.printf("%s is valid\n", file)
+				}
+				for _, p := range rep.Errors {
+					inv.printf("%s:%s\n", file, p)
+				}
+				for _, p := range rep.Warnings {
+					inv.printf("%s:%s (warning)\n", file, p)
+				}
+			}
+			if !rep.OK {
+				return &output.Error{Code: output.CodeConfigInvalid, Silent: inv.g.json,
+					Message: "configuration " + file + " is invalid", Hint: "fix the problems listed above"}
+			}
+			return nil
+		}),
+	}
+}
+
+func (inv *invocation) newConfigShowCmd() *cobra.Command {
+	var defaults bool
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "Print the effective configuration (defaults filled in)",
+		Args:  cobra.NoArgs,
+		RunE: run(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			c := config.Default()
+			if !defaults {
+				s, err := inv.setup(false)
+				if err != nil {
+					return err
+				}
+				c = s.cfg.Config
+			}
+			if inv.g.json {
+				return output.WriteJSON(inv.stdio.Out, c, output.IsTerminal(inv.stdio.Out))
+			}
+			b, err := config.Marshal(c)
+			if err != nil {
+				return err
+			}
+			_, err = inv.stdio.Out.Write(b)
+			return err
+		}),
+	}
+	cmd.Flags().BoolVar(&defaults, "defaults", false, "print the built-in defaults instead")
+	return cmd
+}
+
+func (inv *invocation) newConfigPathsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "paths",
+		Short: "Print every resolved path and where it came from",
+		Args:  cobra.NoArgs,
+		RunE: run(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			s, err := inv.setup(false)
+			if err != nil {
+				return err
+			}
+			l := s.layout
+			if inv.g.json {
+				return output.WriteJSON(inv.stdio.Out, l, false)
+			}
+			rows := [][]string{}
+			for _, r := range []struct {
+				name string
+				p    paths.Path
+			}{
+				{"config", l.Config}, {"data_dir", l.DataDir}, {"store", l.Store},
+				{"keystore", l.Keystore}, {"lock", l.Lock}, {"reload_status", l.ReloadStatus},
+			} {
+				rows = append(rows, []string{r.name, r.p.Path, string(r.p.Source)})
+			}
+			return output.Table(inv.stdio.Out, []string{"WHAT", "PATH", "SOURCE"}, rows)
+		}),
+	}
+}
