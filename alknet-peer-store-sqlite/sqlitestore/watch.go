@@ -63,7 +63,8 @@ func (s *Store) watch(ctx context.Context, conn *sql.Conn, last int64) {
 		if ctx.Err() != nil {
 			return
 		}
-		need := err != nil || dv != last || time.Since(lastFull) >= fullCheckEvery || s.state.Load().lastErr != nil
+		need := err != nil || dv != last || time.Since(lastFull) >= fullCheckEvery ||
+			s.state.Load().lastErr != nil || s.fileErr.Load() != nil
 		if !need {
 			continue
 		}
