@@ -25,17 +25,24 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // become Subscription operations, registry.HandlerFunc Query operations.
 type ops map[string]any
 
-func newRegistry(t testing.TB, o ops, acl map[string]registry.AccessControl) *registry.Registry {
+// tweak adjusts the spec of the named operation before registration.
+type tweak map[string]func(*registry.OperationSpec)
+
+func newRegistry(t testing.TB, o ops, tw tweak) *registry.Registry {
 	t.Helper()
 	b := registry.NewBuilder()
 	for name, h := range o {
-		spec := registry.OperationSpec{Name: name, Visibility: registry.External, AccessControl: acl[name]}
+		spec := registry.OperationSpec{Name: name, Visibility: registry.External, Type: registry.Query}
+		if _, ok := h.(registry.StreamHandlerFunc); ok {
+			spec.Type = registry.Subscription
+		}
+		if f := tw[name]; f != nil {
+			f(&spec)
+		}
 		switch h := h.(type) {
 		case registry.HandlerFunc:
-			spec.Type = registry.Query
 			b.Local(spec, h, nil, nil, secret.Capabilities{})
 		case registry.StreamHandlerFunc:
-			spec.Type = registry.Subscription
 			b.LocalStream(spec, h, nil, nil, secret.Capabilities{})
 		default:
 			t.Fatalf("op %s: unsupported handler %T", name, h)
