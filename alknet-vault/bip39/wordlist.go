@@ -12,9 +12,6 @@ import (
 //go:embed english.txt
 var englishList string
 
-// wordCount is the number of words in a BIP-39 list.
-const wordCount = 2048
-
 // words and index are built once from englishList and never modified.
 var words, index = buildWordlist(englishList)
 

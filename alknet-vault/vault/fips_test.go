@@ -1,6 +1,7 @@
 package vault_test
 
 import (
+	"crypto/fips140"
 	"encoding/hex"
 	"os"
 	"os/exec"
@@ -51,4 +52,24 @@ func fipsChild(t *testing.T) {
 	wantCode(t, "slip10.MasterEd25519", err, vault.CodeFIPSOnlyMode)
 	_, err = bip39.Seed([]byte(testPhrase), []byte("sixteen-byte-pwd"))
 	wantCode(t, "bip39.Seed", err, vault.CodeFIPSOnlyMode)
+
+	// A caller that deliberately lifts enforcement gets normal behaviour;
+	// outside that scope every primitive is refused with the FIPS code.
+	fips140.WithoutEnforcement(func() {
+		if err := v.Unlock([]byte(testPhrase), nil); err != nil {
+			t.Errorf("Unlock without enforcement: %v", err)
+			return
+		}
+		if got := pubHex(t, v, vault.PathIdentity); got != pinIdentityPub {
+			t.Errorf("identity without enforcement %s", got)
+		}
+	})
+	defer v.Lock()
+	_, err = v.DeriveEd25519(vault.PathSSHHost)
+	wantCode(t, "DeriveEd25519 enforced", err, vault.CodeFIPSOnlyMode)
+	_, err = v.Encrypt([]byte("x"), 2)
+	wantCode(t, "Encrypt enforced", err, vault.CodeFIPSOnlyMode)
+	blob, _ := vault.ParseEncryptedData([]byte(pinBlob))
+	_, err = v.Decrypt(blob)
+	wantCode(t, "Decrypt enforced", err, vault.CodeFIPSOnlyMode)
 }

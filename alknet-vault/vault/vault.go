@@ -360,13 +360,16 @@ func (v *Vault) Encrypt(plaintext []byte, keyVersion uint32) (EncryptedData, err
 }
 
 func seal(key *[32]byte, keyVersion uint32, plaintext []byte) (EncryptedData, error) {
+	if fips140.Enforced() {
+		return EncryptedData{}, vaulterr.ErrFIPSOnlyMode
+	}
 	var nonce [aead.NonceSize]byte
 	var salt [saltLen]byte
 	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails (Go 1.24+)
 	_, _ = rand.Read(salt[:])
 	data, err := aead.Seal(key[:], nonce[:], plaintext)
 	if err != nil {
-		return EncryptedData{}, vaulterr.New(vaulterr.CodeDerivationFailed, "key derivation failed: AES-256-GCM is not available")
+		return EncryptedData{}, vaulterr.New(vaulterr.CodeDerivationFailed, "key derivation failed: AES-256-GCM refused the key")
 	}
 	return EncryptedData{
 		KeyVersion: keyVersion,
@@ -404,6 +407,9 @@ func (v *Vault) Decrypt(blob EncryptedData) ([]byte, error) {
 }
 
 func open(key *[32]byte, iv, data []byte) ([]byte, error) {
+	if fips140.Enforced() {
+		return nil, vaulterr.ErrFIPSOnlyMode
+	}
 	pt, err := aead.Open(key[:], iv, data)
 	if err != nil {
 		return nil, vaulterr.ErrDecryptFailed
