@@ -5,10 +5,10 @@ import (
 	"crypto/cipher"
 	"encoding/base64"
 	"strconv"
-	"syscall"
-	"time"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/alknet/alknet/alknet-vault/vault"
 )
