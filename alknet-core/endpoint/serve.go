@@ -91,6 +91,9 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 	if closedBefore && !panicked {
 		level = slog.LevelDebug // CORE-R208(b): the peer left, a timeout or a revocation came first
 	}
+	if !closedBefore && (code == CloseNormal || code == CloseShutdown) && !panicked && (err == nil || errors.Is(err, conn.ErrConnectionClosed) || errors.Is(err, context.Canceled)) {
+		e.linger(c)
+	}
 	_ = c.Close(code, CloseReason(code))
 	attrs := []slog.Attr{
 		slog.Uint64("conn", lc.seq), slog.String("alpn", alpn), slog.String("peer_id", peerID),
@@ -101,6 +104,19 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 		attrs = append(attrs, slog.String("err", err.Error()))
 	}
 	e.log.LogAttrs(context.Background(), level, "connection ended", attrs...)
+}
+
+// linger gives the data a handler wrote before its clean return time to reach the peer: a
+// QUIC CONNECTION_CLOSE discards stream data not yet sent, so the endpoint waits for the peer
+// to close first, at most the drain timeout (shutdown step 4 ends the wait by closing the
+// connection).
+func (e *Endpoint) linger(c *conn.Connection) {
+	t := time.NewTimer(e.static.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-c.Done():
+	case <-t.C:
+	}
 }
 
 // callHandle runs Handle and recovers a panic (CORE-R413).
