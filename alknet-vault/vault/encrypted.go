@@ -162,7 +162,7 @@ func (e *EncryptedData) decode(b []byte) error {
 // strictB64 decodes standard base64 with canonical padding bits and no
 // embedded CR or LF (VAULT-R52).
 func strictB64(name, s string) ([]byte, error) {
-	if strings.ContainsAny(s, "\r\n") {
+	if strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, '\n') >= 0 {
 		return nil, malformed("field " + name + " is not strict base64")
 	}
 	b, err := base64.StdEncoding.Strict().DecodeString(s)
