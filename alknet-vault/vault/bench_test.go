@@ -33,25 +33,16 @@ func BenchmarkUnlock(b *testing.B) {
 }
 
 func BenchmarkDeriveEd25519(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		cfg  vault.Config
-	}{{"cold", vault.Config{DisableCache: true}}, {"cached", vault.Config{}}} {
-		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			v := unlocked(b, tc.cfg, testPhrase)
-			for b.Loop() {
-				k, err := v.DeriveEd25519(vault.PathIdentity)
-				if err != nil {
-					b.Fatal(err)
-				}
-				k.Wipe()
-			}
-		})
-	}
+	benchDerive(b, func(v *vault.Vault) (*vault.DerivedKey, error) { return v.DeriveEd25519(vault.PathIdentity) })
 }
 
 func BenchmarkDeriveEncryptionKey(b *testing.B) {
+	benchDerive(b, func(v *vault.Vault) (*vault.DerivedKey, error) { return v.DeriveEncryptionKeyForVersion(2) })
+}
+
+// benchDerive runs derive on a vault without cache ("cold") and with one
+// ("cached").
+func benchDerive(b *testing.B, derive func(*vault.Vault) (*vault.DerivedKey, error)) {
 	for _, tc := range []struct {
 		name string
 		cfg  vault.Config
@@ -60,7 +51,7 @@ func BenchmarkDeriveEncryptionKey(b *testing.B) {
 			b.ReportAllocs()
 			v := unlocked(b, tc.cfg, testPhrase)
 			for b.Loop() {
-				k, err := v.DeriveEncryptionKeyForVersion(2)
+				k, err := derive(v)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -238,28 +238,31 @@ func (v *Vault) deriveLocked(t KeyType, p slip10.Path, dst *[32]byte) ([]byte, e
 	return pub, nil
 }
 
-func (v *Vault) derive(t KeyType, path string) (*DerivedKey, error) {
+// keyAt checks the state, resolves the path and derives the key of type t
+// into dst, all under the mutex; the state comes first (VAULT-R71).
+func (v *Vault) keyAt(t KeyType, resolve func() (slip10.Path, error), dst *[32]byte) (slip10.Path, []byte, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.seed == nil {
-		return nil, vaulterr.ErrLocked
+		return slip10.Path{}, nil, vaulterr.ErrLocked
 	}
-	p, err := parseVaultPath(path)
+	p, err := resolve()
 	if err != nil {
-		return nil, err
+		return slip10.Path{}, nil, err
 	}
-	return v.newKeyLocked(t, p)
+	pub, err := v.deriveLocked(t, p, dst)
+	return p, pub, err
 }
 
-func (v *Vault) newKeyLocked(t KeyType, p slip10.Path) (*DerivedKey, error) {
-	k := &DerivedKey{keyType: t, path: p.String(), priv: &privateKey{}}
-	pub, err := v.deriveLocked(t, p, &k.priv.b)
+// derive returns a fresh DerivedKey, the caller's own copy (VAULT-R76).
+func (v *Vault) derive(t KeyType, resolve func() (slip10.Path, error)) (*DerivedKey, error) {
+	priv := &privateKey{}
+	p, pub, err := v.keyAt(t, resolve, &priv.b)
 	if err != nil {
-		k.Wipe()
+		wipe.Bytes(priv.b[:])
 		return nil, err
 	}
-	k.pub = pub
-	return k, nil
+	return &DerivedKey{keyType: t, path: p.String(), priv: priv, pub: pub}, nil
 }
 
 // DeriveEd25519 returns a fresh copy of the Ed25519 key at path, for
@@ -267,36 +270,30 @@ func (v *Vault) newKeyLocked(t KeyType, p slip10.Path) (*DerivedKey, error) {
 // VAULT-R71), VAULT_INVALID_PATH for a bad path, the master path or a
 // non-hardened index.
 func (v *Vault) DeriveEd25519(path string) (*DerivedKey, error) {
-	return v.derive(KeyTypeEd25519, path)
+	return v.derive(KeyTypeEd25519, func() (slip10.Path, error) { return parseVaultPath(path) })
 }
 
 // DeriveEncryptionKey returns a fresh copy of the AES-256 key at path, with
 // a nil public key (VAULT-R76). Errors as for [Vault.DeriveEd25519].
 func (v *Vault) DeriveEncryptionKey(path string) (*DerivedKey, error) {
-	return v.derive(KeyTypeAES256GCM, path)
+	return v.derive(KeyTypeAES256GCM, func() (slip10.Path, error) { return parseVaultPath(path) })
 }
 
 // DeriveEncryptionKeyForVersion returns the AES-256 key of a key version
 // (VAULT-R23). Errors: VAULT_LOCKED, VAULT_INVALID_KEY_VERSION.
 func (v *Vault) DeriveEncryptionKeyForVersion(version uint32) (*DerivedKey, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.seed == nil {
-		return nil, vaulterr.ErrLocked
-	}
-	p, err := versionPath(version)
-	if err != nil {
-		return nil, err
-	}
-	return v.newKeyLocked(KeyTypeAES256GCM, p)
+	return v.derive(KeyTypeAES256GCM, versionPath(version))
 }
 
-func versionPath(version uint32) (slip10.Path, error) {
-	s, err := EncryptionPathForVersion(version)
-	if err != nil {
-		return slip10.Path{}, err
+// versionPath resolves the encryption path of a key version (VAULT-R23).
+func versionPath(version uint32) func() (slip10.Path, error) {
+	return func() (slip10.Path, error) {
+		s, err := EncryptionPathForVersion(version)
+		if err != nil {
+			return slip10.Path{}, err
+		}
+		return slip10.ParsePath(s)
 	}
-	return slip10.ParsePath(s)
 }
 
 // DeriveEthereum is not supported in v1 (VAULT-R40): VAULT_LOCKED while
@@ -311,16 +308,7 @@ func (v *Vault) DeriveEthereum(path string) (*DerivedKey, error) {
 // encryptionKey checks the state and the version (in that order, VAULT-R58)
 // and copies the version's AES key into dst through the cache.
 func (v *Vault) encryptionKey(version uint32, dst *[32]byte) error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.seed == nil {
-		return vaulterr.ErrLocked
-	}
-	p, err := versionPath(version)
-	if err != nil {
-		return err
-	}
-	_, err = v.deriveLocked(KeyTypeAES256GCM, p, dst)
+	_, _, err := v.keyAt(KeyTypeAES256GCM, versionPath(version), dst)
 	return err
 }
 
