@@ -304,4 +304,3 @@ func TestWireRevocationAcrossNodes(t *testing.T) {
 		t.Errorf("head index holds %d entries", n)
 	}
 }
-
