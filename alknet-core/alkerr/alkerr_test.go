@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/alknet/alknet/alknet-core/alkerr"
@@ -75,10 +77,16 @@ func TestCodeOf(t *testing.T) {
 	var _ alkerr.Coded = (*alkerr.Error)(nil)
 }
 
-// Conventions: codes are unique and upper snake case. Each package that owns a sentinel
-// checks that its codes are listed in docs/errors.md.
+// Conventions: codes are unique, upper snake case and listed in the alknet-core section
+// of docs/errors.md. Each package that owns a sentinel also checks its own subsection.
 func TestCoreCodesUnique(t *testing.T) {
 	t.Parallel()
+	doc, err := os.ReadFile("../../docs/errors.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "\n## alknet-core\n")
+	section, _, _ = strings.Cut(section, "\n## ")
 	re := regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`)
 	seen := map[alkerr.Code]bool{}
 	for _, c := range alkerr.CoreCodes() {
@@ -88,6 +96,9 @@ func TestCoreCodesUnique(t *testing.T) {
 		seen[c] = true
 		if !re.MatchString(string(c)) {
 			t.Errorf("code %q is not upper snake case", c)
+		}
+		if !strings.Contains(section, "`"+string(c)+"`") {
+			t.Errorf("code %s is not listed in the alknet-core section of docs/errors.md", c)
 		}
 	}
 	if len(seen) != 20 {

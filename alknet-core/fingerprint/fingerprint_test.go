@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"math/big"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -157,4 +158,20 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) = %q has no canonical prefix", s, got)
 		}
 	})
+}
+
+// Conventions: the one code this package returns is listed under "### fingerprint" in
+// docs/errors.md.
+func TestCodesDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/errors.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, _ := strings.Cut(string(doc), "\n### fingerprint ")
+	sec, _, _ = strings.Cut(sec, "\n### ")
+	_, err = fingerprint.Parse("")
+	if c := alkerr.CodeOf(err); !strings.Contains(sec, "`"+string(c)+"`") {
+		t.Fatalf("code %q not listed in the fingerprint section of docs/errors.md", c)
+	}
 }
