@@ -106,7 +106,6 @@ func TestKillMidMigration(t *testing.T) {
 	}
 }
 
-
 // PSTORE-T29
 func TestKillMidRotate(t *testing.T) {
 	t.Parallel()
