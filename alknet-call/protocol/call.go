@@ -171,11 +171,7 @@ func (c *CallConnection) start(ctx context.Context, deadline time.Time, hasDeadl
 			req.HasTimeout, req.TimeoutMS = true, ms
 		}
 	}
-	payload, err := req.AppendJSON(nil)
-	var frame []byte
-	if err == nil {
-		frame, err = wire.AppendFrame(nil, wire.Envelope{Type: wire.EventRequested, ID: p.id, Payload: payload}, c.opts.MaxFrameSize)
-	}
+	frame, err := wire.AppendRequestedFrame(nil, p.id, req, c.opts.MaxFrameSize)
 	if err != nil {
 		ce := callerr.New(callerr.Internal, msgRequestTooLarge).WithCause(err)
 		if !errors.Is(err, wire.ErrFrameTooLarge) {

@@ -142,3 +142,17 @@ func (r *recorder[T]) all() []T {
 	defer r.mu.Unlock()
 	return append([]T(nil), r.vals...)
 }
+
+// streamN emits the same value n times, n being the input.
+func streamN(v json.RawMessage) registry.StreamHandlerFunc {
+	return func(ctx context.Context, oc *registry.OperationContext, in json.RawMessage, emit registry.Emit) error {
+		var n int
+		_ = json.Unmarshal(in, &n)
+		for range n {
+			if err := emit(v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

@@ -240,9 +240,5 @@ func errorFrame(id string, ce *callerr.CallError, limit int) []byte {
 }
 
 func respondedFrame(id string, out []byte, limit int) ([]byte, error) {
-	p, err := wire.Responded{Output: out}.AppendJSON(nil)
-	if err != nil {
-		return nil, err
-	}
-	return wire.AppendFrame(nil, wire.Envelope{Type: wire.EventResponded, ID: id, Payload: p}, limit)
+	return wire.AppendRespondedFrame(nil, id, out, limit)
 }

@@ -68,8 +68,12 @@ func appendRaw(dst, v []byte) ([]byte, bool) {
 	if len(v) == 0 {
 		return append(dst, "null"...), true
 	}
-	if !validValue(v) {
+	ok, compact := validValue(v)
+	switch {
+	case !ok:
 		return dst, false
+	case compact:
+		return append(dst, v...), true
 	}
 	return appendCompact(dst, v), true
 }

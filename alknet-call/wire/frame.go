@@ -174,3 +174,39 @@ func (fw *FrameWriter) Write(e Envelope) error {
 	_, err = fw.w.Write(b)
 	return err
 }
+
+// appendEventFrame appends a frame whose payload is produced by payload, which appends canonical
+// JSON it has already validated; the payload is not scanned a second time.
+func appendEventFrame(dst []byte, typ, id string, limit int, payload func([]byte) ([]byte, error)) ([]byte, error) {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	dst = append(dst, `{"type":`...)
+	dst = appendString(dst, typ)
+	dst = append(dst, `,"id":`...)
+	dst = appendString(dst, id)
+	dst = append(dst, `,"payload":`...)
+	out, err := payload(dst)
+	if err != nil {
+		return dst[:start], err
+	}
+	out = append(out, '}')
+	n := len(out) - start - PrefixLen
+	if n > effectiveLimit(limit) {
+		return out[:start], fmt.Errorf("frame of %d bytes: %w", n, ErrFrameTooLarge)
+	}
+	binary.BigEndian.PutUint32(out[start:], uint32(n))
+	return out, nil
+}
+
+// AppendRequestedFrame appends the frame of a call.requested with payload r; it equals
+// AppendFrame of the envelope holding r's canonical payload, built with one pass over the input.
+func AppendRequestedFrame(dst []byte, id string, r Requested, limit int) ([]byte, error) {
+	return appendEventFrame(dst, EventRequested, id, limit, r.AppendJSON)
+}
+
+// AppendRespondedFrame appends the frame of a call.responded carrying output; it equals
+// AppendFrame of the envelope holding Responded{output}'s canonical payload, built with one pass
+// over the output.
+func AppendRespondedFrame(dst []byte, id string, output []byte, limit int) ([]byte, error) {
+	return appendEventFrame(dst, EventResponded, id, limit, Responded{Output: output}.AppendJSON)
+}

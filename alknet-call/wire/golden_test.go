@@ -232,3 +232,23 @@ func TestSerdeShapes(t *testing.T) {
 		}
 	}
 }
+
+// The one-pass frame builders produce the same bytes as AppendFrame (CALLP-R26).
+func TestOnePassBuilders(t *testing.T) {
+	t.Parallel()
+	req := wire.Requested{OperationID: "/fs/readFile", Input: json.RawMessage(`{"path":"/etc/hostname"}`)}
+	got, err := wire.AppendRequestedFrame(nil, "5f0c3a1e-8b2d-4c7e-9f10-2a3b4c5d6e7f", req, 0)
+	if want := readGolden(t, "e1-01-requested.frame"); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("AppendRequestedFrame = %q, %v", got, err)
+	}
+	got, err = wire.AppendRespondedFrame(nil, "5f0c3a1e-8b2d-4c7e-9f10-2a3b4c5d6e7f", json.RawMessage(`{"content": "node-a\n"}`), 0)
+	if want := readGolden(t, "e1-02-responded.frame"); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("AppendRespondedFrame = %q, %v", got, err)
+	}
+	if _, err := wire.AppendRespondedFrame(nil, "a", json.RawMessage(`"xxxx"`), 40); !errors.Is(err, wire.ErrFrameTooLarge) {
+		t.Errorf("limit: %v", err)
+	}
+	if _, err := wire.AppendRespondedFrame(nil, "a", json.RawMessage(`{`), 0); err == nil {
+		t.Error("invalid output accepted")
+	}
+}

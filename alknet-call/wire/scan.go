@@ -17,15 +17,29 @@ var errSyntax = errors.New("invalid JSON")
 // scanner is a strict RFC 8259 scanner over one byte slice. It validates values and reports the
 // spans of object members without building any intermediate representation.
 type scanner struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	sawWS bool // insignificant whitespace was skipped somewhere
 }
+
+// strPlain marks the bytes that may appear in a JSON string without an escape and end nothing:
+// everything from 0x20 up except '"' and '\\'.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func (s *scanner) ws() {
+	start := s.i
 	for s.i < len(s.b) && isWS(s.b[s.i]) {
 		s.i++
+	}
+	if s.i != start {
+		s.sawWS = true
 	}
 }
 
@@ -109,6 +123,12 @@ func isHex(c byte) bool {
 func (s *scanner) skipString() error {
 	s.i++ // opening quote
 	for s.i < len(s.b) {
+		for s.i < len(s.b) && strPlain[s.b[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -331,18 +351,18 @@ func walkObject(b []byte, fn memberFunc) error {
 }
 
 // validValue reports whether b is exactly one JSON value (whitespace around it allowed) made of
-// valid UTF-8.
-func validValue(b []byte) bool {
+// valid UTF-8, and whether it is already compact (no insignificant whitespace anywhere).
+func validValue(b []byte) (ok, compact bool) {
 	if !utf8.Valid(b) {
-		return false
+		return false, false
 	}
 	s := scanner{b: b}
 	s.ws()
 	if s.value(0) != nil {
-		return false
+		return false, false
 	}
 	s.ws()
-	return s.i == len(s.b)
+	return s.i == len(s.b), !s.sawWS
 }
 
 // appendCompact appends the valid JSON value v to dst without insignificant whitespace. v must
