@@ -108,6 +108,11 @@ func TestDerivedKeyRedaction(t *testing.T) {
 	if j, err := json.Marshal(nilKey); err != nil || string(j) != "null" {
 		t.Errorf("nil pointer JSON %s %v", j, err)
 	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("msg", "key", nilKey) // must not panic
+	if buf.Len() == 0 {
+		t.Error("slog wrote nothing for a nil key")
+	}
 }
 
 // VAULT-T42, VAULT-R97: an unlocked *Vault never prints its seed or cache.
