@@ -103,6 +103,6 @@ func GenerateAPIKey(s APIKeySpec) (token secret.Secret, entry APIKeyEntry, err e
 		}
 		return tok, entry, nil
 	}
-	return secret.Secret{}, APIKeyEntry{}, alkerr.Wrap(alkerr.CodeAPIKeyPrefixExhausted,
-		fmt.Sprintf("no free API key prefix in %d attempts", MaxAPIKeyAttempts), ErrPrefixExhausted)
+	return secret.Secret{}, APIKeyEntry{}, alkerr.New(alkerr.CodeAPIKeyPrefixExhausted,
+		fmt.Sprintf("no free API key prefix in %d attempts", MaxAPIKeyAttempts))
 }

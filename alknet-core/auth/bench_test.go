@@ -101,11 +101,10 @@ func BenchmarkResolve(b *testing.B) {
 
 // CORE-B1: ConfigIdentityProvider under parallel load while a reload runs every millisecond.
 func BenchmarkProviderUnderReload(b *testing.B) {
-	pol, fps, _, keyToks := benchPolicy(1000)
-	p1 := mustCompile(b, pol)
-	pol.Peers[0].Scopes = append(pol.Peers[0].Scopes, "extra")
-	p2 := mustCompile(b, pol)
-	src := newSwapSource(p1)
+	pol1, fps, _, keyToks := benchPolicy(1000)
+	pol2 := pol1.Clone()
+	pol2.Peers[0].Scopes = append(pol2.Peers[0].Scopes, "extra")
+	src, h := newDynamic(b, pol1)
 	prov := auth.NewConfigIdentityProvider(src)
 	done := make(chan struct{}) // closed by the benchmark when the parallel loop ends
 	var wg sync.WaitGroup
@@ -117,7 +116,7 @@ func BenchmarkProviderUnderReload(b *testing.B) {
 			case <-done:
 				return
 			case <-tick.C:
-				src.set([]*auth.Policy{p1, p2}[i%2])
+				reload(b, h, []auth.AuthPolicy{pol1, pol2}[i%2])
 			}
 		}
 	})

@@ -23,7 +23,8 @@ var (
 	_ PolicySource     = (*Policy)(nil)
 )
 
-// NewConfigIdentityProvider returns a provider reading src on every call.
+// NewConfigIdentityProvider returns a provider reading src on every call. src must not
+// be nil; a source whose Policy returns nil recognizes nothing.
 func NewConfigIdentityProvider(src PolicySource) *ConfigIdentityProvider {
 	return &ConfigIdentityProvider{src: src}
 }

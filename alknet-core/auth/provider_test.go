@@ -7,36 +7,25 @@ import (
 	"testing"
 
 	"github.com/alknet/alknet/alknet-core/auth"
+	"github.com/alknet/alknet/alknet-core/config"
 )
 
-// swapSource is an atomically swapped PolicySource with a change channel, the shape
-// config.Dynamic has.
-type swapSource struct {
-	p       atomic.Pointer[auth.Policy]
-	mu      sync.Mutex
-	changed chan struct{} // guarded by mu; closed and replaced by set
+// newDynamic returns the real config holder over pol, the PolicySource the node uses.
+func newDynamic(t testing.TB, pol auth.AuthPolicy) (*config.Dynamic, *config.ReloadHandle) {
+	t.Helper()
+	d, err := config.NewDynamic(config.DynamicConfig{Auth: pol}, nil)
+	if err != nil {
+		t.Fatalf("NewDynamic: %v", err)
+	}
+	return d, d.ReloadHandle()
 }
 
-func newSwapSource(p *auth.Policy) *swapSource {
-	s := &swapSource{changed: make(chan struct{})}
-	s.p.Store(p)
-	return s
-}
-
-func (s *swapSource) Policy() *auth.Policy { return s.p.Load() }
-
-func (s *swapSource) Changed() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
-}
-
-func (s *swapSource) set(p *auth.Policy) {
-	s.p.Store(p)
-	s.mu.Lock()
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.mu.Unlock()
+// reload swaps the policy through the reload handle.
+func reload(t testing.TB, h *config.ReloadHandle, pol auth.AuthPolicy) {
+	t.Helper()
+	if err := h.Reload(config.DynamicConfig{Auth: pol}, "local:test"); err != nil {
+		t.Errorf("Reload: %v", err)
+	}
 }
 
 // CORE-R1030: a provider over a fixed policy; Changed is nil without a notifier.
@@ -66,19 +55,19 @@ func TestConfigIdentityProvider(t *testing.T) {
 func TestConfigIdentityProviderReload(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	src := newSwapSource(mustCompile(t, auth.AuthPolicy{}))
+	src, h := newDynamic(t, auth.AuthPolicy{})
 	prov := auth.NewConfigIdentityProvider(src)
 	fp := keyFP("late")
 	if _, ok := prov.ResolveFingerprint(ctx, fp); ok {
 		t.Fatal("resolved before the reload")
 	}
 	ch := prov.Changed()
-	src.set(mustCompile(t, auth.AuthPolicy{Peers: []auth.PeerEntry{{PeerID: "late", Fingerprints: []string{fp}}}}))
+	reload(t, h, auth.AuthPolicy{Peers: []auth.PeerEntry{{PeerID: "late", Fingerprints: []string{fp}}}})
 	<-ch
 	if id, ok := prov.ResolveFingerprint(ctx, fp); !ok || id.ID != "late" {
 		t.Fatalf("after reload: %+v, %v", id, ok)
 	}
-	src.set(mustCompile(t, auth.AuthPolicy{}))
+	reload(t, h, auth.AuthPolicy{})
 	if _, ok := prov.ResolveFingerprint(ctx, fp); ok {
 		t.Fatal("resolved after removal")
 	}
@@ -89,11 +78,12 @@ func TestConfigIdentityProviderConsistency(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	fp := keyFP("shared")
-	a := mustCompile(t, auth.AuthPolicy{Peers: []auth.PeerEntry{{PeerID: "alpha", Fingerprints: []string{fp}, Scopes: []string{"a1", "a2"}}}})
-	b := mustCompile(t, auth.AuthPolicy{Peers: []auth.PeerEntry{{PeerID: "beta", Fingerprints: []string{fp}, Scopes: []string{"b1"}, Resources: map[string][]string{"svc": {"x"}}}}})
+	polA := auth.AuthPolicy{Peers: []auth.PeerEntry{{PeerID: "alpha", Fingerprints: []string{fp}, Scopes: []string{"a1", "a2"}}}}
+	polB := auth.AuthPolicy{Peers: []auth.PeerEntry{{PeerID: "beta", Fingerprints: []string{fp}, Scopes: []string{"b1"}, Resources: map[string][]string{"svc": {"x"}}}}}
+	a := mustCompile(t, polA)
 	wantA, _ := a.ResolveFingerprint(fp)
-	wantB, _ := b.ResolveFingerprint(fp)
-	src := newSwapSource(a)
+	wantB, _ := mustCompile(t, polB).ResolveFingerprint(fp)
+	src, h := newDynamic(t, polA)
 	prov := auth.NewConfigIdentityProvider(src)
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -110,11 +100,11 @@ func TestConfigIdentityProviderConsistency(t *testing.T) {
 		})
 	}
 	for i := range 500 {
-		src.set([]*auth.Policy{a, b}[i%2])
+		reload(t, h, []auth.AuthPolicy{polA, polB}[i%2])
 	}
 	stop.Store(true)
 	wg.Wait()
-	if id, _ := a.ResolveFingerprint(fp); slices.Contains(id.Scopes, "mutated") {
+	if id, _ := src.Policy().ResolveFingerprint(fp); slices.Contains(id.Scopes, "mutated") {
 		t.Fatal("a reader's mutation reached the policy")
 	}
 }
@@ -123,5 +113,5 @@ func TestConfigIdentityProviderConsistency(t *testing.T) {
 var (
 	_ auth.IdentityProvider = (*auth.ConfigIdentityProvider)(nil)
 	_ auth.ChangeNotifier   = (*auth.ConfigIdentityProvider)(nil)
-	_ auth.PolicySource     = (*swapSource)(nil)
+	_ auth.PolicySource     = (*config.Dynamic)(nil)
 )
