@@ -318,3 +318,24 @@ func mustCompiled(t *testing.T, reg *registry.HandlerRegistration) *registry.Com
 	}
 	return cs
 }
+
+// REG-R7: an imported spec with an empty any-of gate is kept and denies every caller.
+func TestImportedEmptyAnyOfDenies(t *testing.T) {
+	t.Parallel()
+	spec := internalSpec("w/never")
+	spec.AccessControl.RequiredScopesAny = []string{}
+	set := registry.NewImportedSet()
+	if err := set.Register(&registry.HandlerRegistration{Spec: spec, Handler: echo, Provenance: registry.FromCall}); err != nil {
+		t.Fatalf("imported spec with an empty any-of refused: %v", err)
+	}
+	ps := registry.NewPeerSet(registry.PeerSetOptions{})
+	if _, err := ps.Attach("w", set); err != nil {
+		t.Fatal(err)
+	}
+	scope := registry.NewScopedEnv("w/never")
+	r := mustBuild(t, registry.NewBuilder().Local(ext("c/c"), invoker, &registry.CompositionAuthority{Label: "c", Scopes: []string{"a", "b"}}, &scope, noCaps))
+	_, err := r.ServeCall(t.Context(), registry.WireCall{Operation: "c/c", Routes: registry.Routes{Peers: ps.View()}}, json.RawMessage(opReq("w/never")))
+	if codeOf(err) != callerr.Forbidden {
+		t.Errorf("empty any-of = %v, want FORBIDDEN", err)
+	}
+}

@@ -41,7 +41,7 @@ func accept(reg *HandlerRegistration, layer layerKind, assertFormat bool) (*Hand
 	if reg == nil {
 		return nil, 0, &RegistrationError{Code: CodeInvalidRegistration, Err: errors.New("nil registration")}
 	}
-	errs := []error{reg.validate()}
+	errs := []error{reg.validate(layer == layerImported)}
 	switch layer {
 	case layerBase:
 		if reg.Provenance == Session || reg.Provenance == FromCall {

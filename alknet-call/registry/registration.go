@@ -263,9 +263,11 @@ func (r *HandlerRegistration) scope() ScopedEnv {
 	return *r.Scope
 }
 
-// validate applies the REG-R10 checks that do not depend on the layer. Schemas are compiled by
-// accept.
-func (r *HandlerRegistration) validate() error {
+// validate applies the REG-R10 checks. Schemas are compiled by accept. imported relaxes the
+// checks that mirror a remote's policy faithfully: an empty RequiredScopesAny is kept (it denies
+// every caller, REG-R7) and an out-of-range HTTP status is ignored (it only feeds adapter
+// projections).
+func (r *HandlerRegistration) validate(imported bool) error {
 	var errs []error
 	s := r.Spec
 	if !ValidName(s.Name) {
@@ -319,11 +321,11 @@ func (r *HandlerRegistration) validate() error {
 			errs = append(errs, fmt.Errorf("error code %q declared twice", truncateName(d.Code)))
 		}
 		seen[d.Code] = true
-		if d.HTTPStatus != 0 && (d.HTTPStatus < 100 || d.HTTPStatus > 599) {
+		if !imported && d.HTTPStatus != 0 && (d.HTTPStatus < 100 || d.HTTPStatus > 599) {
 			errs = append(errs, fmt.Errorf("error code %q has HTTP status %d outside 100..599", d.Code, d.HTTPStatus))
 		}
 	}
-	if s.AccessControl.RequiredScopesAny != nil && len(s.AccessControl.RequiredScopesAny) == 0 {
+	if !imported && s.AccessControl.RequiredScopesAny != nil && len(s.AccessControl.RequiredScopesAny) == 0 {
 		errs = append(errs, errors.New("required_scopes_any is empty and can never be satisfied (REG-R7)"))
 	}
 	if err := s.checkMetadata(); err != nil {
