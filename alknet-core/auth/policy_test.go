@@ -3,6 +3,7 @@ package auth_test
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +351,17 @@ func TestRevokedIDs(t *testing.T) {
 	}
 	if got := auth.RevokedIDs(oldP, t0, nil, t1); len(got) != 10 {
 		t.Fatalf("everything removed: %v", got)
+	}
+}
+
+// CORE-R1001: ValidPeerID agrees with ^[a-z0-9][a-z0-9.-]{0,62}$.
+func TestValidPeerID(t *testing.T) {
+	t.Parallel()
+	re := regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
+	cases := []string{"", "a", "0", "-a", ".a", "a-", "a.", "a_b", "A", "ab-c.d", "é", "a b", strings.Repeat("z", 63), strings.Repeat("z", 64), "a\x00"}
+	for _, c := range cases {
+		if got, want := auth.ValidPeerID(c), re.MatchString(c); got != want {
+			t.Errorf("ValidPeerID(%q) = %v, want %v", c, got, want)
+		}
 	}
 }

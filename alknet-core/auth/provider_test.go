@@ -39,6 +39,12 @@ func TestConfigIdentityProvider(t *testing.T) {
 	if id, ok := prov.ResolveToken(ctx, auth.NewAuthToken([]byte(apiToken))); !ok || id.ID != "alk_test" {
 		t.Fatalf("ResolveToken = %+v, %v", id, ok)
 	}
+	// CORE-T909: mutating a resolved identity does not change later resolutions.
+	id, _ := prov.ResolveFingerprint(ctx, keyFP("worker-a-1"))
+	id.Scopes[0], id.Resources["service"][0] = auth.ScopeAdmin, "evil"
+	if again, _ := prov.ResolveFingerprint(ctx, keyFP("worker-a-1")); again.HasScope(auth.ScopeAdmin) || again.Resources["service"][0] != "gitea" {
+		t.Fatalf("mutation reached the provider: %+v", again)
+	}
 	if _, ok := prov.ResolveToken(ctx, auth.AuthToken{}); ok {
 		t.Fatal("zero token recognized")
 	}

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,12 +34,24 @@ const (
 	APIKeyPrefixLen = 8
 )
 
-var peerIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
-
-// ValidPeerID reports whether id satisfies CORE-R1001: 1–63 characters of [a-z0-9.-]
-// starting with a letter or digit (never an underscore, so no peer id can equal an
-// API-key identity).
-func ValidPeerID(id string) bool { return peerIDPattern.MatchString(id) }
+// ValidPeerID reports whether id satisfies CORE-R1001, ^[a-z0-9][a-z0-9.-]{0,62}$: 1–63
+// characters of [a-z0-9.-] starting with a letter or digit (never an underscore, so no
+// peer id can equal an API-key identity).
+func ValidPeerID(id string) bool {
+	if len(id) == 0 || len(id) > MaxPeerIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case (c == '.' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // ValidScope reports whether s is 1–128 bytes of printable ASCII without spaces
 // (CORE-R1005). The same rule applies to resource types and names.
@@ -91,11 +102,11 @@ func normalize(p AuthPolicy) (AuthPolicy, []Problem) {
 	add := func(path, msg string) { probs = append(probs, Problem{Path: path, Message: msg}) }
 
 	out := p.Clone()
-	peerIDs := map[string]int{}     // peer id -> first peer index
-	fps := map[string]string{}      // canonical fingerprint -> path of first use
-	tokenHashes := map[string]int{} // peer token hash -> first peer index
-	keyHashes := map[string]int{}   // API key hash -> first key index
-	for i, k := range p.APIKeys {   // collected first: peers are checked against them
+	peerIDs := make(map[string]int, len(p.Peers))     // peer id -> first peer index
+	fps := make(map[string]fpUse, len(p.Peers))       // canonical fingerprint -> first use
+	tokenHashes := make(map[string]int, len(p.Peers)) // peer token hash -> first peer index
+	keyHashes := make(map[string]int, len(p.APIKeys)) // API key hash -> first key index
+	for i, k := range p.APIKeys {                     // collected first: peers are checked against them
 		if _, dup := keyHashes[k.Hash]; !dup && validHash(k.Hash) {
 			keyHashes[k.Hash] = i
 		}
@@ -115,18 +126,17 @@ func normalize(p AuthPolicy) (AuthPolicy, []Problem) {
 			}
 		}
 		for k, raw := range e.Fingerprints {
-			path := base + ".fingerprints[" + strconv.Itoa(k) + "]"
 			fp, err := fingerprint.Parse(raw)
 			if err != nil {
-				add(path, messageOf(err))
+				add(fpUse{i, k}.path(), messageOf(err))
 				continue
 			}
 			e.Fingerprints[k] = fp
 			if first, dup := fps[fp]; dup {
-				add(path, "fingerprint "+fp+" is already used by "+first)
+				add(fpUse{i, k}.path(), "fingerprint "+fp+" is already used by "+first.path())
 				continue
 			}
-			fps[fp] = path
+			fps[fp] = fpUse{i, k}
 		}
 		if e.AuthTokenHash != "" {
 			path := base + ".auth_token_hash"
@@ -147,8 +157,8 @@ func normalize(p AuthPolicy) (AuthPolicy, []Problem) {
 		if e.IsEnabled() && len(e.Fingerprints) == 0 && e.AuthTokenHash == "" {
 			add(base, "an enabled peer needs at least one fingerprint or an auth_token_hash")
 		}
-		e.Scopes = checkScopes(e.Scopes, base+".scopes", add)
-		e.Resources = checkResources(e.Resources, base+".resources", add)
+		e.Scopes = checkScopes(e.Scopes, base, add)
+		e.Resources = checkResources(e.Resources, base, add)
 	}
 
 	prefixes := map[string]int{}
@@ -173,22 +183,31 @@ func normalize(p AuthPolicy) (AuthPolicy, []Problem) {
 		if k.ExpiresAt != nil && *k.ExpiresAt < 0 {
 			add(base+".expires_at", "must not be negative")
 		}
-		k.Scopes = checkScopes(k.Scopes, base+".scopes", add)
+		k.Scopes = checkScopes(k.Scopes, base, add)
 	}
 	return out, probs
 }
 
-// checkScopes reports invalid scopes and returns the list without duplicates.
+// fpUse locates a fingerprint: peers[peer].fingerprints[idx].
+type fpUse struct{ peer, idx int }
+
+func (u fpUse) path() string {
+	return "peers[" + strconv.Itoa(u.peer) + "].fingerprints[" + strconv.Itoa(u.idx) + "]"
+}
+
+// checkScopes reports invalid scopes under base+".scopes" and returns the list without
+// duplicates.
 func checkScopes(scopes []string, base string, add func(path, msg string)) []string {
 	for k, s := range scopes {
 		if !ValidScope(s) {
-			add(base+"["+strconv.Itoa(k)+"]", "must be 1-128 bytes of printable ASCII without spaces")
+			add(base+".scopes["+strconv.Itoa(k)+"]", "must be 1-128 bytes of printable ASCII without spaces")
 		}
 	}
 	return dedupe(scopes)
 }
 
-// checkResources reports invalid resource types and names and removes duplicate names.
+// checkResources reports invalid resource types and names under base+".resources" and
+// removes duplicate names.
 func checkResources(res map[string][]string, base string, add func(path, msg string)) map[string][]string {
 	types := make([]string, 0, len(res))
 	for t := range res {
@@ -196,14 +215,14 @@ func checkResources(res map[string][]string, base string, add func(path, msg str
 	}
 	slices.Sort(types) // map order is random; report in a stable order
 	for _, t := range types {
-		path := base + "." + t
+		path := func() string { return base + ".resources." + t }
 		if !ValidScope(t) {
-			path = base + "[" + strconv.Quote(t) + "]"
-			add(path, "resource type must be 1-128 bytes of printable ASCII without spaces")
+			path = func() string { return base + ".resources[" + strconv.Quote(t) + "]" }
+			add(path(), "resource type must be 1-128 bytes of printable ASCII without spaces")
 		}
 		for k, n := range res[t] {
 			if !ValidScope(n) {
-				add(path+"["+strconv.Itoa(k)+"]", "resource name must be 1-128 bytes of printable ASCII without spaces")
+				add(path()+"["+strconv.Itoa(k)+"]", "resource name must be 1-128 bytes of printable ASCII without spaces")
 			}
 		}
 		res[t] = dedupe(res[t])
