@@ -7,3 +7,16 @@ func (c *CallConnection) Tables() (pending, served int) {
 	defer c.mu.Unlock()
 	return len(c.pending), len(c.served)
 }
+
+// Writing reports how many served requests have a call.responded being written right now.
+func (c *CallConnection) Writing() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, se := range c.served {
+		if se.writing.Load() {
+			n++
+		}
+	}
+	return n
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -128,19 +127,6 @@ func waitEmpty(t testing.TB, ccs ...*protocol.CallConnection) {
 	for _, cc := range ccs {
 		waitFor(t, "empty tables", func() bool { p, s := cc.Tables(); return p == 0 && s == 0 })
 	}
-}
-
-// recorder collects values from concurrent goroutines.
-type recorder[T any] struct {
-	mu   sync.Mutex
-	vals []T
-}
-
-func (r *recorder[T]) add(v T) { r.mu.Lock(); r.vals = append(r.vals, v); r.mu.Unlock() }
-func (r *recorder[T]) all() []T {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]T(nil), r.vals...)
 }
 
 // streamN emits the same value n times, n being the input.
