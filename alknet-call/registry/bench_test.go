@@ -39,6 +39,16 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 		}
 	}
+	b.Run("baseline-handler-only", func(b *testing.B) {
+		h := constant(`{"ok":true}`)
+		b.ReportAllocs()
+		b.SetBytes(int64(len(input)))
+		for b.Loop() {
+			if _, err := h.Handle(b.Context(), &registry.OperationContext{}, input); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("validate-1KiB", func(b *testing.B) { run(b, "/bench/op", input) })
 	b.Run("validate-small", func(b *testing.B) { run(b, "/bench/op", small) })
 	b.Run("no-schema", func(b *testing.B) { run(b, "/bench/noschema", input) })
