@@ -54,14 +54,21 @@ func (os observers) OnCallEnd(e CallEnd) {
 	}
 }
 
-// Observers fans out to o in order, ignoring nil entries. Each observer's OnCallStart sees the
-// traceparent the previous one returned; the last non-empty value wins.
+// Observers fans out to o in order, ignoring nil entries; with no non-nil entry it returns nil
+// (no observer). Each observer's OnCallStart sees the traceparent the previous one returned; the
+// last non-empty value wins.
 func Observers(o ...Observer) Observer {
 	var out observers
 	for _, x := range o {
 		if x != nil {
 			out = append(out, x)
 		}
+	}
+	switch len(out) {
+	case 0:
+		return nil
+	case 1:
+		return out[0]
 	}
 	return out
 }
