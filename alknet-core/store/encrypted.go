@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -74,6 +75,15 @@ func (e EncryptedData) Clone() EncryptedData {
 		IV:         bytes.Clone(e.IV),
 		Data:       bytes.Clone(e.Data),
 	}
+}
+
+// LogValue logs the key version and sizes only, never the salt, IV or ciphertext
+// (CORE-R1203).
+func (e EncryptedData) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Uint64("key_version", uint64(e.KeyVersion)),
+		slog.Int("data_len", len(e.Data)),
+	)
 }
 
 // MarshalJSON encodes e in the vault's form, with "" (never null) for a nil slice.

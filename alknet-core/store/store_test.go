@@ -1,9 +1,12 @@
 package store_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"reflect"
 	"strings"
@@ -128,6 +131,18 @@ func FuzzEncryptedDataJSON(f *testing.F) {
 			t.Fatalf("round trip of %q: %s gives %+v, %v", b, enc, again, err)
 		}
 	})
+}
+
+// CORE-R1203: a blob logged through slog shows its key version, never its contents.
+func TestEncryptedDataLogValue(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	e := blob(0xab)
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("stored", "provider", "openai", "blob", e)
+	out := buf.String()
+	if !strings.Contains(out, `"key_version":2`) || strings.Contains(out, base64.StdEncoding.EncodeToString(e.Data)) || strings.Contains(out, "AQID") {
+		t.Fatalf("log line %s", out)
+	}
 }
 
 // CORE-T1205: Validate and Put reject bad blobs and provider names.
