@@ -39,7 +39,10 @@ type privateKey struct {
 // Lock cannot reach it, so the caller calls Wipe when done (VAULT-R74). It
 // has no chain code (VAULT-R33). Printing, logging and JSON encoding never
 // reveal the private key (VAULT-R94). The zero DerivedKey behaves like a
-// wiped one. A DerivedKey is not safe for concurrent use.
+// wiped one, and so does a nil *DerivedKey for every accessor and Wipe. The
+// redacting methods (String, GoString, Format, LogValue, MarshalJSON) use
+// value receivers, so a DerivedKey and a *DerivedKey print alike. A
+// DerivedKey is not safe for concurrent use.
 type DerivedKey struct {
 	keyType KeyType
 	path    string
@@ -47,18 +50,30 @@ type DerivedKey struct {
 	pub     []byte
 }
 
-func (k DerivedKey) live() bool { return k.priv != nil && !k.priv.wiped }
+func (k *DerivedKey) live() bool { return k != nil && k.priv != nil && !k.priv.wiped }
 
-// Type returns the key type; it keeps working after Wipe.
-func (k DerivedKey) Type() KeyType { return k.keyType }
+// Type returns the key type; it keeps working after Wipe. It is "" for a
+// nil *DerivedKey.
+func (k *DerivedKey) Type() KeyType {
+	if k == nil {
+		return ""
+	}
+	return k.keyType
+}
 
 // Path returns the canonical derivation path; it keeps working after Wipe.
-func (k DerivedKey) Path() string { return k.path }
+// It is "" for a nil *DerivedKey.
+func (k *DerivedKey) Path() string {
+	if k == nil {
+		return ""
+	}
+	return k.path
+}
 
 // PublicKey returns a copy of the 32-byte Ed25519 public key, or nil for an
-// Aes256Gcm key. It keeps working after Wipe.
-func (k DerivedKey) PublicKey() []byte {
-	if k.pub == nil {
+// Aes256Gcm key and a nil *DerivedKey. It keeps working after Wipe.
+func (k *DerivedKey) PublicKey() []byte {
+	if k == nil || k.pub == nil {
 		return nil
 	}
 	return append([]byte(nil), k.pub...)
@@ -66,8 +81,8 @@ func (k DerivedKey) PublicKey() []byte {
 
 // PrivateKey returns the 32-byte private key: an RFC 8032 Ed25519 seed or an
 // AES-256 key. The slice aliases the key, so Wipe zeroes it. It is nil after
-// Wipe and for the zero DerivedKey (VAULT-R77).
-func (k DerivedKey) PrivateKey() []byte {
+// Wipe, for the zero DerivedKey and for a nil *DerivedKey (VAULT-R77).
+func (k *DerivedKey) PrivateKey() []byte {
 	if !k.live() {
 		return nil
 	}
@@ -75,9 +90,10 @@ func (k DerivedKey) PrivateKey() []byte {
 }
 
 // Ed25519PrivateKey returns a new 64-byte crypto/ed25519 private key built
-// from the seed; the caller wipes it. A wiped or zero key is VAULT_KEY_WIPED,
-// a key of another type VAULT_UNSUPPORTED_KEY_TYPE (VAULT-R77).
-func (k DerivedKey) Ed25519PrivateKey() (ed25519.PrivateKey, error) {
+// from the seed; the caller wipes it. A wiped, zero or nil key is
+// VAULT_KEY_WIPED, a key of another type VAULT_UNSUPPORTED_KEY_TYPE
+// (VAULT-R77).
+func (k *DerivedKey) Ed25519PrivateKey() (ed25519.PrivateKey, error) {
 	if !k.live() {
 		return nil, vaulterr.ErrKeyWiped
 	}
@@ -89,9 +105,10 @@ func (k DerivedKey) Ed25519PrivateKey() (ed25519.PrivateKey, error) {
 
 // Wipe zeroes the private key, so every slice PrivateKey returned earlier
 // sees zeros, and marks the key unusable. It is idempotent and safe on the
-// zero DerivedKey.
-func (k DerivedKey) Wipe() {
-	if k.priv == nil {
+// zero DerivedKey and on a nil *DerivedKey, so a deferred Wipe may come
+// before the error check.
+func (k *DerivedKey) Wipe() {
+	if k == nil || k.priv == nil {
 		return
 	}
 	wipe.Bytes(k.priv.b[:])

@@ -717,6 +717,19 @@ func TestWiping(t *testing.T) {
 	}
 	_, err = zero.Ed25519PrivateKey()
 	wantCode(t, "zero Ed25519PrivateKey", err, vault.CodeKeyWiped)
+	// A nil *DerivedKey, as returned next to an error, behaves like the zero
+	// value instead of panicking (VAULT-R77, VAULT-R101), so
+	// `k, err := v.DeriveEd25519(p); defer k.Wipe()` is safe.
+	var nilKey *vault.DerivedKey
+	nilKey.Wipe()
+	if nilKey.PrivateKey() != nil || nilKey.PublicKey() != nil || nilKey.Type() != "" || nilKey.Path() != "" {
+		t.Error("nil *DerivedKey has material")
+	}
+	_, err = nilKey.Ed25519PrivateKey()
+	wantCode(t, "nil Ed25519PrivateKey", err, vault.CodeKeyWiped)
+	failed, err := unlocked(t, vault.Config{}, testPhrase).DeriveEd25519("m")
+	wantCode(t, "DeriveEd25519(m)", err, vault.CodeInvalidPath)
+	failed.Wipe()
 	// An AES key is not an Ed25519 key.
 	w := unlocked(t, vault.Config{}, testPhrase)
 	a, _ := w.DeriveEncryptionKeyForVersion(2)
