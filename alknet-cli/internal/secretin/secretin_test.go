@@ -1,7 +1,7 @@
 package secretin_test
 
 import (
-		"context"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
