@@ -81,20 +81,68 @@ func isByteSliceOrString(e ast.Expr) bool {
 	return false
 }
 
+// storedBlobTypes are exempt from the field check: EncryptedData's IV and
+// Salt are the stored blob's, which Decrypt and Rotate necessarily read; they
+// never encrypt with them (VAULT-T45 checks fresh nonces).
+var storedBlobTypes = map[string]bool{"EncryptedData": true}
+
+// typeFinding reports why a parameter or field of type e named name would
+// let a caller choose a key, nonce or random source, or "" when it would not.
+func typeFinding(name string, e ast.Expr) string {
+	if s, ok := e.(*ast.StarExpr); ok {
+		if a, ok := s.X.(*ast.ArrayType); ok && a.Len != nil {
+			return "pointer to a byte array"
+		}
+	}
+	switch x := e.(type) {
+	case *ast.SelectorExpr:
+		if pkg, ok := x.X.(*ast.Ident); ok {
+			q := pkg.Name + "." + x.Sel.Name
+			if q == "cipher.AEAD" || q == "cipher.Block" || q == "io.Reader" {
+				return "type " + q
+			}
+		}
+	case *ast.ArrayType:
+		if x.Len != nil {
+			return "byte array"
+		}
+	}
+	if isByteSliceOrString(e) && slices.ContainsFunc(nameParts(name), func(p string) bool { return forbiddenNameParts[p] }) {
+		return "name " + name
+	}
+	return ""
+}
+
 // keyNonceFindings reports exported functions and methods of exported types
-// whose parameters let a caller choose a key, nonce or random source.
+// whose parameters, and exported fields of exported struct types (such as a
+// Config), that let a caller choose a key, nonce or random source (VAULT-R53).
 func keyNonceFindings(f *ast.File) []string {
-	exportedTypes := map[string]bool{}
+	var out []string
 	for _, d := range f.Decls {
-		if g, ok := d.(*ast.GenDecl); ok {
-			for _, s := range g.Specs {
-				if ts, ok := s.(*ast.TypeSpec); ok && ts.Name.IsExported() {
-					exportedTypes[ts.Name.Name] = true
+		g, ok := d.(*ast.GenDecl)
+		if !ok {
+			continue
+		}
+		for _, s := range g.Specs {
+			ts, ok := s.(*ast.TypeSpec)
+			if !ok || !ts.Name.IsExported() {
+				continue
+			}
+			st, ok := ts.Type.(*ast.StructType)
+			if !ok || storedBlobTypes[ts.Name.Name] {
+				continue
+			}
+			for _, field := range st.Fields.List {
+				for _, n := range field.Names {
+					if n.IsExported() {
+						if why := typeFinding(n.Name, field.Type); why != "" {
+							out = append(out, ts.Name.Name+"."+n.Name+": field with "+why)
+						}
+					}
 				}
 			}
 		}
 	}
-	var out []string
 	for _, d := range f.Decls {
 		fd, ok := d.(*ast.FuncDecl)
 		if !ok || !fd.Name.IsExported() {
@@ -110,25 +158,13 @@ func keyNonceFindings(f *ast.File) []string {
 			}
 		}
 		for _, field := range fd.Type.Params.List {
-			switch x := field.Type.(type) {
-			case *ast.SelectorExpr:
-				if pkg, ok := x.X.(*ast.Ident); ok {
-					q := pkg.Name + "." + x.Sel.Name
-					if q == "cipher.AEAD" || q == "cipher.Block" || q == "io.Reader" {
-						out = append(out, fd.Name.Name+": parameter of type "+q)
-					}
-				}
-			case *ast.ArrayType:
-				if x.Len != nil {
-					out = append(out, fd.Name.Name+": byte array parameter")
-				}
+			names := field.Names
+			if len(names) == 0 {
+				names = []*ast.Ident{ast.NewIdent("_")}
 			}
-			if !isByteSliceOrString(field.Type) {
-				continue
-			}
-			for _, n := range field.Names {
-				if slices.ContainsFunc(nameParts(n.Name), func(p string) bool { return forbiddenNameParts[p] }) {
-					out = append(out, fd.Name.Name+": parameter "+n.Name)
+			for _, n := range names {
+				if why := typeFinding(n.Name, field.Type); why != "" {
+					out = append(out, fd.Name.Name+": parameter with "+why)
 				}
 			}
 		}
@@ -155,7 +191,7 @@ func TestNoCallerChosenKeyOrNonce(t *testing.T) {
 	}
 	// The checker itself finds a planted violation.
 	planted := `package x
-import "crypto/cipher"
+import ("crypto/cipher"; "io")
 func Encrypt(pt, key []byte) {}
 func Seal(aesKey string) {}
 func WithAEAD(a cipher.AEAD) {}
@@ -163,13 +199,22 @@ func Fixed(n [12]byte) {}
 type V struct{}
 func (v *V) Open(nonce []byte) {}
 func (v *V) Fine(keyVersion uint32, plaintext []byte) {}
-func unexported(key []byte) {}`
+func unexported(key []byte) {}
+func KeyPtr(k *[32]byte) {}
+func Anon(io.Reader) {}
+type Config struct {
+	Rand     io.Reader
+	AESKey   []byte
+	Path     string
+	internal []byte
+}
+type hidden struct{ Key []byte }`
 	f, err := parser.ParseFile(token.NewFileSet(), "planted.go", planted, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := keyNonceFindings(f); len(got) != 5 {
-		t.Errorf("planted snippet: findings %q, want 5", got)
+	if got := keyNonceFindings(f); len(got) != 9 {
+		t.Errorf("planted snippet: findings %q, want 9", got)
 	}
 }
 
