@@ -549,3 +549,46 @@ func listedNames(t *testing.T, out json.RawMessage) []string {
 	}
 	return names
 }
+
+// FuzzParameterisedDispatch (test 58) [ENV-R3, ACL-R6]: whatever name a composing handler is
+// asked to invoke, only names in its scope ever run, always under its own authority.
+func FuzzParameterisedDispatch(f *testing.F) {
+	for _, s := range []string{"ok/one", "ok/two", "no/three", "admin/five", "run/x", "services/list", "", "ok", "ok/one/", "/ok/one", "OK/ONE"} {
+		f.Add(s, "")
+		f.Add(s, "worker")
+	}
+	var ran sync.Map
+	record := registry.HandlerFunc(func(_ context.Context, oc *registry.OperationContext, _ json.RawMessage) (json.RawMessage, error) {
+		ran.Store(oc.Operation(), oc.Identity().ID)
+		return nil, nil
+	})
+	scope := registry.NewScopedEnv("ok/one", "ok/two")
+	b := registry.NewBuilder().Local(ext("run/x"), invoker, &registry.CompositionAuthority{Label: "runner", Scopes: []string{"s"}}, &scope, noCaps)
+	for _, n := range []string{"ok/one", "ok/two", "no/three", "admin/five"} {
+		b.Local(internalSpec(n), record, nil, nil, noCaps)
+	}
+	r, err := b.Build()
+	if err != nil {
+		f.Fatal(err)
+	}
+	set := registry.NewImportedSet()
+	set.Register(&registry.HandlerRegistration{Spec: internalSpec("no/three"), Handler: record, Provenance: registry.FromCall})
+	ps := registry.NewPeerSet(registry.PeerSetOptions{})
+	ps.Attach("worker", set)
+	f.Fuzz(func(t *testing.T, name, peer string) {
+		req, _ := json.Marshal(map[string]string{"op": name, "peer": peer})
+		_, err := r.ServeCall(t.Context(), registry.WireCall{Operation: "run/x", Identity: ident("root", "admin", "s"), Routes: registry.Routes{Peers: ps.View()}}, req)
+		if err == nil && !scope.Allows(name) {
+			t.Fatalf("composing %q via %q succeeded outside the scope", name, peer)
+		}
+		if err != nil && codeOf(err) != callerr.NotFound && codeOf(err) != callerr.InvalidInput {
+			t.Fatalf("composing %q = %v", name, err)
+		}
+		ran.Range(func(k, v any) bool {
+			if !scope.Allows(k.(string)) || v != "runner" {
+				t.Fatalf("%v ran as %v", k, v)
+			}
+			return true
+		})
+	})
+}

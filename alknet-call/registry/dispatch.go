@@ -312,6 +312,9 @@ func (s *streamEmit) send(item json.RawMessage) error {
 	if s.closed.Load() {
 		return errStreamOver
 	}
+	if s.ctx.Err() != nil { // the request ended while this emit waited for another (HND-R6)
+		return context.Cause(s.ctx)
+	}
 	return s.emit(item)
 }
 
