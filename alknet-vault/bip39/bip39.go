@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
+	"runtime"
 	"strconv"
 	"unicode/utf8"
 
@@ -41,6 +42,24 @@ func invalidMnemonic(detail string) error {
 
 func invalidPassphrase(detail string) error {
 	return vaulterr.New(vaulterr.CodeInvalidPassphrase, "invalid passphrase: "+detail)
+}
+
+// nfkd returns the NFKD form of in as a new buffer owned by the caller, who
+// wipes it (VAULT-R13, VAULT-R90). A first pass measures the normalised
+// length, so the output is allocated once at its exact size: appending into
+// a growing slice would leave outgrown backing arrays holding a prefix of
+// the phrase or passphrase that nobody could wipe (VAULT-R91). The iterator's
+// internal segment buffer is zeroed afterwards.
+func nfkd(in []byte) []byte {
+	it := new(norm.Iter)
+	it.Init(norm.NFKD, in)
+	n := 0
+	for !it.Done() {
+		n += len(it.Next())
+	}
+	*it = norm.Iter{}
+	runtime.KeepAlive(it)
+	return norm.NFKD.Append(make([]byte, 0, n), in...)
 }
 
 // entropyLenForWords maps a word count to its entropy length in bytes
@@ -132,7 +151,7 @@ func parse(input []byte) ([]int, error) {
 	}
 	// A new buffer owned by the parser: norm.NFKD.Bytes may return its
 	// argument itself, which must never be lowered or wiped (VAULT-R96).
-	buf := norm.NFKD.Append(nil, input...)
+	buf := nfkd(input)
 	defer wipe.Bytes(buf)
 	fields := bytes.Fields(buf)
 	idx := make([]int, len(fields))
@@ -232,7 +251,7 @@ func Seed(phrase, passphrase []byte) ([]byte, error) {
 	if !utf8.Valid(passphrase) {
 		return nil, invalidPassphrase("not valid UTF-8")
 	}
-	normPass := norm.NFKD.Append(nil, passphrase...)
+	normPass := nfkd(passphrase)
 	defer wipe.Bytes(normPass)
 	if len(normPass) > MaxInputLen {
 		return nil, invalidPassphrase("longer than " + strconv.Itoa(MaxInputLen) + " bytes after NFKD normalisation")
