@@ -13,8 +13,8 @@ import (
 
 // Key identifies an entry: the key type and the canonical path (VAULT-R80).
 type Key struct {
-	Type string
-	Path string
+	Type string // the vault's KeyType, such as "Ed25519" or "Aes256Gcm"
+	Path string // the canonical derivation path
 }
 
 // entry is one cached key. priv sits in the entry struct, which is only

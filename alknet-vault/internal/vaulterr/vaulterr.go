@@ -8,7 +8,9 @@ import "errors"
 // contains phrase words, passphrase bytes, seeds, keys, plaintext or
 // ciphertext (VAULT-R95).
 type Error struct {
-	Code   Code
+	// Code is the stable failure identifier (VAULT-R100).
+	Code Code
+	// Detail says what went wrong; it is safe to show and log (VAULT-R95).
 	Detail string
 }
 
