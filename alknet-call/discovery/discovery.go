@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"unicode/utf8"
 
 	"github.com/alknet/alknet/alknet-call/callerr"
 	"github.com/alknet/alknet/alknet-call/registry"
@@ -152,9 +153,14 @@ func listPeersHandler(oc *registry.OperationContext) (json.RawMessage, error) {
 	return json.Marshal(out)
 }
 
+// truncate cuts s to at most registry.MaxNameLen bytes on a UTF-8 boundary (REG-R3).
 func truncate(s string) string {
-	if len(s) > registry.MaxNameLen {
-		return s[:registry.MaxNameLen]
+	if len(s) <= registry.MaxNameLen {
+		return s
 	}
-	return s
+	n := registry.MaxNameLen
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -188,8 +188,11 @@ func (r *Registry) invoke(ctx context.Context, oc *OperationContext, parent *Ope
 		return fail("visibility", notFound(name), slog.LevelDebug)
 	}
 	// 5. Access control on the direct caller (ACL-R6, ACL-R7).
-	if derr := reg.Spec.AccessControl.Check(oc.Identity()); derr != nil {
-		return fail("access", callerr.New(callerr.Forbidden, derr.Error()), slog.LevelInfo)
+	// An unrestricted op admits everyone (ACL-R2); skipping it saves the identity copy.
+	if ac := reg.Spec.AccessControl; ac.HasRestrictions() {
+		if derr := ac.Check(oc.Identity()); derr != nil {
+			return fail("access", callerr.New(callerr.Forbidden, derr.Error()), slog.LevelInfo)
+		}
 	}
 	// 6. Handler kind vs entry path (DSP-R1, DSP-R3).
 	if (reg.Spec.Type == Subscription) != (emit != nil) {
