@@ -102,7 +102,9 @@ func (Plain) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
 func (Plain) LogValue() slog.Value { return slog.StringValue(redacted) }
 
 // MarshalJSON refuses: the plaintext never leaves through encoding/json by accident.
-func (Plain) MarshalJSON() ([]byte, error) { return nil, fmt.Errorf("keystore: plaintext is not serializable") }
+func (Plain) MarshalJSON() ([]byte, error) {
+	return nil, fmt.Errorf("keystore: plaintext is not serializable")
+}
 
 // plainJSON is the sealed plaintext's wire form: base64 of the bytes, so it decodes straight
 // into []byte fields that can be wiped (cli.md §6.1).
