@@ -53,19 +53,22 @@ func nonTestFiles(t *testing.T) map[string]*ast.File {
 var forbiddenNameParts = map[string]bool{"key": true, "nonce": true, "iv": true, "salt": true, "rand": true, "random": true}
 
 func nameParts(name string) []string {
+	// Split on underscores, then on camel-case boundaries, keeping an
+	// upper-case run such as "AES" or "IV" together: "aesIV" gives "aes" and
+	// "iv", "AESKey" gives "aes" and "key".
 	var parts []string
-	start := 0
-	for i, r := range name {
-		if i > 0 && unicode.IsUpper(r) {
-			parts = append(parts, strings.ToLower(name[start:i]))
-			start = i
+	for _, word := range strings.Split(name, "_") {
+		rs := []rune(word)
+		start := 0
+		for i := 1; i < len(rs); i++ {
+			lowerToUpper := unicode.IsLower(rs[i-1]) && unicode.IsUpper(rs[i])
+			acronymEnd := unicode.IsUpper(rs[i-1]) && unicode.IsUpper(rs[i]) && i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			if lowerToUpper || acronymEnd {
+				parts = append(parts, strings.ToLower(string(rs[start:i])))
+				start = i
+			}
 		}
-	}
-	parts = append(parts, strings.ToLower(name[start:]))
-	for _, p := range strings.Split(strings.ToLower(name), "_") {
-		if !slices.Contains(parts, p) {
-			parts = append(parts, p)
-		}
+		parts = append(parts, strings.ToLower(string(rs[start:])))
 	}
 	return parts
 }
@@ -208,13 +211,15 @@ type Config struct {
 	Path     string
 	internal []byte
 }
-type hidden struct{ Key []byte }`
+type hidden struct{ Key []byte }
+func Acronyms(aesIV, rawNONCE []byte, AESKey string, random_salt []byte) {}
+func NotFlagged(keyVersion uint32, monkey, ivory, keystone []byte) {}`
 	f, err := parser.ParseFile(token.NewFileSet(), "planted.go", planted, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := keyNonceFindings(f); len(got) != 9 {
-		t.Errorf("planted snippet: findings %q, want 9", got)
+	if got := keyNonceFindings(f); len(got) != 13 {
+		t.Errorf("planted snippet: findings %q, want 13", got)
 	}
 }
 
