@@ -3,11 +3,13 @@ package registry_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/alknet/alknet/alknet-call/registry"
 )
@@ -189,4 +191,34 @@ func FuzzSpecJSON(f *testing.F) {
 			t.Fatalf("round trip unstable:\n%s\n%s (%v)", enc, enc2, err)
 		}
 	})
+}
+
+// Test 72 (importer part) [REG-R21]: TrimMetadata cuts instead of failing.
+func TestTrimMetadata(t *testing.T) {
+	t.Parallel()
+	var tags []string
+	for i := range 40 {
+		tags = append(tags, fmt.Sprintf("t%02d", i))
+	}
+	tags = append([]string{" t00 ", "", strings.Repeat("x", 65), "a\x01b"}, tags...)
+	long := strings.Repeat("é", 6000) // 2 bytes each: 12 000 bytes
+	in := registry.OperationSpec{Name: "a/b", Type: registry.Query, Summary: "  one\nline " + long, Description: " " + long + "\n", Tags: tags}
+	out := registry.TrimMetadata(in)
+	if len(out.Summary) > registry.MaxSummaryLen || !utf8.ValidString(out.Summary) || strings.ContainsAny(out.Summary, "\n\x01") || !strings.HasPrefix(out.Summary, "oneline") {
+		t.Errorf("summary %d bytes %q...", len(out.Summary), out.Summary[:min(20, len(out.Summary))])
+	}
+	if len(out.Description) > registry.MaxDescriptionLen || len(out.Description) < registry.MaxDescriptionLen-1 || !utf8.ValidString(out.Description) {
+		t.Errorf("description %d bytes", len(out.Description))
+	}
+	if len(out.Tags) != registry.MaxTags || out.Tags[0] != "t00" || out.Tags[1] != "ab" || out.Tags[2] != "t01" {
+		t.Errorf("tags %v", out.Tags)
+	}
+	if in.Summary == out.Summary || len(in.Tags) != 44 {
+		t.Error("TrimMetadata changed its argument or nothing")
+	}
+	// The result passes Build's REG-R21 check.
+	out.Visibility = registry.External
+	if _, err := registry.NewBuilder().Local(out, echo, nil, nil, noCaps).Build(); err != nil {
+		t.Errorf("trimmed spec refused: %v", err)
+	}
 }
