@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -95,5 +96,43 @@ func TestFramesCarryNoSecrets(t *testing.T) {
 		if strings.Contains(logText, s) {
 			t.Errorf("%s appears in a log line", s)
 		}
+	}
+}
+
+var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// Test 83 [OBS-R5]: an observer changes no frame. The same calls run against a registry with and
+// without an observer (one that also returns its own traceparent); the captured frames are
+// identical once request ids are normalised.
+func TestObserverChangesNoFrame(t *testing.T) {
+	t.Parallel()
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	run := func(o registry.Observer) string {
+		spec := ext("v/v", "v")
+		spec.InputSchema = json.RawMessage(`{"type":"object","required":["a"]}`)
+		compose := registry.HandlerFunc(func(ctx context.Context, oc *registry.OperationContext, in json.RawMessage) (json.RawMessage, error) {
+			return oc.Env().Invoke(ctx, "v/v", in)
+		})
+		scope := registry.NewScopedEnv("v/v")
+		b := registry.NewBuilder().
+			Local(spec, echo, nil, nil, noCaps).
+			Local(ext("v/admin", "admin"), echo, nil, nil, noCaps).
+			Local(ext("v/compose"), compose, &registry.CompositionAuthority{Label: "c", Scopes: []string{"v"}}, &scope, noCaps)
+		if o != nil {
+			b.Observe(o)
+		}
+		c, frames := tappedPair(t, mustBuild(t, installDiscovery(b)), nil)
+		for _, call := range []struct{ op, in string }{
+			{"/v/v", `{"a":1}`}, {"/v/v", `{}`}, {"/v/admin", `1`}, {"/no/such", `1`},
+			{"/v/compose", `{"a":2}`}, {"/v/compose", `[]`}, {"/services/list", `{}`},
+		} {
+			_, _ = c.Call(t.Context(), call.op, json.RawMessage(call.in), protocol.WithTraceParent(tp))
+		}
+		return uuidRE.ReplaceAllString(frames(), "ID")
+	}
+	without := run(nil)
+	with := run(&recorder{tp: func(registry.CallStart) string { return "00-1af7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01" }})
+	if with != without {
+		t.Errorf("frames differ with an observer:\n%q\n%q", with, without)
 	}
 }
