@@ -31,7 +31,7 @@ type OperationContext struct {
 	reg         *HandlerRegistration
 	caps        secret.Capabilities
 	forwarded   *ForwardedIdentity
-	origin      *ForwardedIdentity
+	origin      *auth.Identity // the wire root's authenticated caller; exposed only as a claim copy (FWD-R4)
 	traceParent string
 	metadata    map[string]string
 	abortPolicy AbortPolicy
@@ -73,7 +73,7 @@ func (oc *OperationContext) ForwardedFor() *ForwardedIdentity { return oc.forwar
 
 // Origin returns a copy of the identity this node authenticated for the root call (FWD-R4),
 // typed as a claim so it cannot reach an access check; nil for an anonymous root.
-func (oc *OperationContext) Origin() *ForwardedIdentity { return oc.origin.clone() }
+func (oc *OperationContext) Origin() *ForwardedIdentity { return originOf(oc.origin) }
 
 // Capabilities returns the executing registration's capabilities (CAP-R2); the zero value
 // (none) before the dispatch checks passed (DSP-R2).

@@ -18,6 +18,8 @@ import (
 
 // WireCall is everything an edge (the call protocol engine, the HTTP gateway) knows about one
 // incoming call. Edges describe a call with it and never build an OperationContext (CTX-R1).
+// The registry keeps Identity and ForwardedFor for the call's lifetime and hands handlers only
+// copies; the edge must not modify them while the call runs.
 type WireCall struct {
 	RequestID    string
 	Operation    string             // as received: wire path ("/fs/readFile") or bare name; the registry strips exactly one leading "/" (REG-R2)
@@ -101,7 +103,7 @@ func (r *Registry) serveRoot(ctx context.Context, w *WireCall, input json.RawMes
 		requestID:   w.RequestID,
 		identity:    w.Identity,
 		forwarded:   fwd,
-		origin:      originOf(w.Identity),
+		origin:      w.Identity,
 		traceParent: w.TraceParent,
 		abortPolicy: AbortDependents,
 		tree:        t,
