@@ -94,7 +94,7 @@ func (r *Registry) serveRoot(ctx context.Context, w *WireCall, input json.RawMes
 	var fwd *ForwardedIdentity
 	if w.ForwardedFor != nil {
 		if validClaim(w.ForwardedFor) {
-			fwd = w.ForwardedFor.clone()
+			fwd = w.ForwardedFor // handlers get copies (ForwardedFor)
 		} else {
 			r.logger.LogAttrs(ctx, slog.LevelDebug, "forwarded_for claim ignored (FWD-R3)", slog.String("request_id", w.RequestID))
 		}
