@@ -67,6 +67,8 @@ func (inv *invocation) newRoot() *cobra.Command {
 	root.AddCommand(
 		inv.newVersionCmd(),
 		inv.newConfigCmd(),
+		inv.newInitCmd(),
+		inv.newIdentityCmd(),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

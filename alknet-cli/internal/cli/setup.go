@@ -23,12 +23,17 @@ type session struct {
 // builds the logger (CLI-R58, CLI-R59). serve selects the serve defaults: [log] applies to
 // serve only, one-shot commands log at warn.
 func (inv *invocation) setup(serve bool) (*session, error) {
+	return inv.setupWith(serve, false)
+}
+
+// setupWith is setup; mayCreate lets a --config file be absent (init writes it).
+func (inv *invocation) setupWith(serve, mayCreate bool) (*session, error) {
 	env := paths.FromEnv()
 	cfgPath, err := paths.ConfigFile(inv.g.configPath, env)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.Load(cfgPath.Path, cfgPath.Source == paths.FromFlag)
+	cfg, err := config.Load(cfgPath.Path, cfgPath.Source == paths.FromFlag && !mayCreate)
 	if err != nil {
 		return nil, err
 	}
