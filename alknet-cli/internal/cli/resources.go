@@ -228,4 +228,3 @@ func notFoundAs(err error, what string) error {
 	}
 	return e
 }
-
