@@ -5,8 +5,8 @@ go 1.26.0
 require (
 	github.com/alknet/alknet/alknet-call v0.0.0
 	github.com/alknet/alknet/alknet-core v0.0.0
-	github.com/alknet/alknet/alknet-peer-store-sqlite v0.0.0-00010101000000-000000000000
-	github.com/alknet/alknet/alknet-vault v0.0.0-00010101000000-000000000000
+	github.com/alknet/alknet/alknet-peer-store-sqlite v0.0.0
+	github.com/alknet/alknet/alknet-vault v0.0.0
 	github.com/creack/pty v1.1.24
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/rs/zerolog v1.35.1
