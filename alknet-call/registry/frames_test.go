@@ -99,11 +99,14 @@ func TestFramesCarryNoSecrets(t *testing.T) {
 	}
 }
 
-var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+var (
+	uuidRE    = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	timeoutRE = regexp.MustCompile(`"timeout_ms":[0-9]+`)
+)
 
 // Test 83 [OBS-R5]: an observer changes no frame. The same calls run against a registry with and
 // without an observer (one that also returns its own traceparent); the captured frames are
-// identical once request ids are normalised.
+// identical once request ids and the remaining budgets are normalised.
 func TestObserverChangesNoFrame(t *testing.T) {
 	t.Parallel()
 	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -128,7 +131,8 @@ func TestObserverChangesNoFrame(t *testing.T) {
 		} {
 			_, _ = c.Call(t.Context(), call.op, json.RawMessage(call.in), protocol.WithTraceParent(tp))
 		}
-		return uuidRE.ReplaceAllString(frames(), "ID")
+		// Request ids are random and timeout_ms is the caller's remaining budget at send time.
+		return timeoutRE.ReplaceAllString(uuidRE.ReplaceAllString(frames(), "ID"), `"timeout_ms":N`)
 	}
 	without := run(nil)
 	with := run(&recorder{tp: func(registry.CallStart) string { return "00-1af7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01" }})
