@@ -304,3 +304,25 @@ func TestWireRevocationAcrossNodes(t *testing.T) {
 		t.Errorf("head index holds %d entries", n)
 	}
 }
+
+// Test 65 over QUIC [ACL-R2, DISC-R2]: an anonymous peer calls and sees only unrestricted ops.
+func TestWireAnonymousPeer(t *testing.T) {
+	t.Parallel()
+	r := mustBuild(t, installDiscovery(registry.NewBuilder().
+		Local(ext("open/op"), constant(`"open"`), nil, nil, noCaps).
+		Local(ext("closed/op", "x"), constant(`"closed"`), nil, nil, noCaps)))
+	c := dialInto(t, r, nil, nil)
+	if out, err := c.Call(t.Context(), "/open/op", nil); err != nil || string(out) != `"open"` {
+		t.Errorf("open op: %s, %v", out, err)
+	}
+	if _, err := c.Call(t.Context(), "/closed/op", nil); codeOf(err) != callerr.Forbidden {
+		t.Errorf("restricted op: %v", err)
+	}
+	out, err := c.Call(t.Context(), "/services/list", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := listedNames(t, out); strings.Join(names, ",") != "open/op,services/list,services/schema" {
+		t.Errorf("anonymous listing %v", names)
+	}
+}
