@@ -120,7 +120,11 @@ func notFound(name string) *callerr.CallError {
 	return callerr.New(callerr.NotFound, "operation not found: "+truncateName(name))
 }
 
-var errInvalidOpType = callerr.New(callerr.InvalidOperationType, "operation type does not match the call")
+// invalidOpType answers a handler-kind mismatch (DSP-R1 step 6, DSP-R3). Each call gets its own
+// value, so no caller can change another's.
+func invalidOpType() *callerr.CallError {
+	return callerr.New(callerr.InvalidOperationType, "operation type does not match the call")
+}
 
 // invoke is the dispatch core (DSP-R1). oc is the new invocation's context with identity,
 // ids, origin, trace and tree filled in; parent is the composing context (nil for a wire root).
@@ -198,7 +202,7 @@ func (r *Registry) invoke(ctx context.Context, oc *OperationContext, parent *Ope
 	}
 	// 6. Handler kind vs entry path (DSP-R1, DSP-R3).
 	if (reg.Spec.Type == Subscription) != (emit != nil) {
-		return fail("kind", errInvalidOpType, slog.LevelDebug)
+		return fail("kind", invalidOpType(), slog.LevelDebug)
 	}
 	// 7. Input schema (VAL-R1, VAL-R7).
 	if len(input) == 0 {
