@@ -69,6 +69,11 @@ func (inv *invocation) newRoot() *cobra.Command {
 		inv.newConfigCmd(),
 		inv.newInitCmd(),
 		inv.newIdentityCmd(),
+		inv.newPeersCmd(),
+		inv.newAPIKeysCmd(),
+		inv.newCredsCmd(),
+		inv.newVaultCmd(),
+		inv.newStoreCmd(),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
