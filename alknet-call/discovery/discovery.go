@@ -9,6 +9,7 @@
 package discovery
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -101,7 +102,7 @@ func listHandler(cat registry.Catalog, oc *registry.OperationContext) (json.RawM
 			}
 		}
 	}
-	return json.Marshal(out)
+	return marshal(out)
 }
 
 func schemaHandler(cat registry.Catalog, oc *registry.OperationContext, input json.RawMessage) (json.RawMessage, error) {
@@ -123,7 +124,7 @@ func schemaHandler(cat registry.Catalog, oc *registry.OperationContext, input js
 	if !ok || !callable(reg, oc) {
 		return nil, notFound // DISC-R3: unknown, Internal and forbidden look the same
 	}
-	return json.Marshal(reg.Spec)
+	return marshal(reg.Spec)
 }
 
 type peerEntry struct {
@@ -150,7 +151,18 @@ func listPeersHandler(oc *registry.OperationContext) (json.RawMessage, error) {
 			out.Peers = append(out.Peers, e)
 		}
 	}
-	return json.Marshal(out)
+	return marshal(out)
+}
+
+// marshal encodes v without HTML escaping, like every other JSON this module writes (CALLP-R26).
+func marshal(v any) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 // truncate cuts s to at most registry.MaxNameLen bytes on a UTF-8 boundary (REG-R3).

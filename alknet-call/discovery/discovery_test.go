@@ -302,7 +302,7 @@ func TestListPeers(t *testing.T) {
 func TestListMetadata(t *testing.T) {
 	t.Parallel()
 	withMeta := spec("a/meta", registry.External)
-	withMeta.Summary, withMeta.Description, withMeta.Tags = "S", "D", []string{"t"}
+	withMeta.Summary, withMeta.Description, withMeta.Tags = "S", "D <b>&amp;</b>", []string{"t"}
 	hidden := spec("b/hidden", registry.External, "x")
 	hidden.Summary = "secret op"
 	r := build(t, registry.NewBuilder().Local(withMeta, echo, nil, nil, secret.Capabilities{}).
@@ -330,6 +330,9 @@ func TestListMetadata(t *testing.T) {
 		case "b/hidden":
 			t.Error("forbidden op listed")
 		}
+	}
+	if !strings.Contains(string(out), `"description":"D <b>&amp;</b>"`) {
+		t.Errorf("description not written verbatim (no HTML escaping): %s", out)
 	}
 	if strings.Contains(string(out), "secret op") {
 		t.Error("a forbidden op's summary leaked")
