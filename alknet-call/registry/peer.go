@@ -334,8 +334,13 @@ func (p PeerView) specific(id PeerID, self PeerID, selfSrc Source) (route, bool)
 // override in its peer's position or after every other peer (ROUTE-R6).
 func (p PeerView) pickAny(op string, self PeerID, selfSrc Source) (route, bool) {
 	var entries []*peerEntry
+	policy := AnyPolicy(firstMatch{})
 	if p.set != nil {
 		entries = p.set.load()
+		policy = p.set.policy
+	}
+	if _, first := policy.(firstMatch); first {
+		return firstServing(entries, op, self, selfSrc)
 	}
 	cands := make([]PeerCandidate, 0, len(entries)+1)
 	srcs := make([]Source, 0, len(entries)+1)
@@ -367,10 +372,6 @@ func (p PeerView) pickAny(op string, self PeerID, selfSrc Source) (route, bool) 
 	if len(cands) == 0 {
 		return route{}, false
 	}
-	policy := AnyPolicy(firstMatch{})
-	if p.set != nil {
-		policy = p.set.policy
-	}
 	i := policy.Pick(op, cands)
 	if i < 0 || i >= len(cands) {
 		if p.set != nil && p.set.badPick.CompareAndSwap(false, true) {
@@ -380,6 +381,35 @@ func (p PeerView) pickAny(op string, self PeerID, selfSrc Source) (route, bool) 
 		i = 0
 	}
 	return route{peer: cands[i].ID, src: srcs[i]}, true
+}
+
+// firstServing is FirstMatch without building the candidate list: the first peer in insertion
+// order (the override in its peer's position, or last) whose Any attachment serves op. It
+// answers exactly what Pick would.
+func firstServing(entries []*peerEntry, op string, self PeerID, selfSrc Source) (route, bool) {
+	hasSelf := self != "" && selfSrc != nil
+	overridden := false
+	for _, e := range entries {
+		src := Source(nil)
+		if hasSelf && e.id == self {
+			overridden = true
+			src = selfSrc
+		} else if a := e.current(true); a != nil {
+			src = a.src
+		}
+		if src == nil {
+			continue
+		}
+		if _, ok := src.Lookup(op); ok {
+			return route{peer: e.id, src: src}, true
+		}
+	}
+	if hasSelf && !overridden {
+		if _, ok := selfSrc.Lookup(op); ok {
+			return route{peer: self, src: selfSrc}, true
+		}
+	}
+	return route{}, false
 }
 
 // track counts a call routed to id until the returned function runs (ROUTE-R14).
