@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -532,5 +533,49 @@ func TestAggregatedEnv(t *testing.T) {
 	}
 	if strings.Join(got, " ") != `NOT_FOUND "late" "b2" "b"` {
 		t.Errorf("live view: %v", got)
+	}
+}
+
+// FirstMatch's shortcut answers what a policy returning index 0 answers, for random tables with
+// draining and ended attachments and a calling connection's override (ROUTE-R6, R12, R15).
+func TestFirstMatchShortcutEquivalence(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 200 {
+		fast := registry.NewPeerSet(registry.PeerSetOptions{})
+		slow := registry.NewPeerSet(registry.PeerSetOptions{AnyPolicy: &countingPolicy{answer: 0}})
+		for i := range 6 {
+			id := registry.PeerID(fmt.Sprintf("p%d", rng.IntN(4)))
+			var ops []string
+			if rng.IntN(2) == 0 {
+				ops = append(ops, "w/run")
+			}
+			src := peerSource(t, fmt.Sprintf("%s-%d", id, i), append(ops, "x/y")...)
+			l := newLiveness()
+			l.setDraining(rng.IntN(4) == 0)
+			fast.AttachConnection(id, src, l)
+			slow.AttachConnection(id, src, l)
+			if rng.IntN(5) == 0 {
+				l.end()
+			}
+		}
+		self := registry.PeerID(fmt.Sprintf("p%d", rng.IntN(5)))
+		own := peerSource(t, "own", "w/run")
+		var selfSrc registry.Source
+		if rng.IntN(2) == 0 {
+			selfSrc = own
+		}
+		route := func(ps *registry.PeerSet) string {
+			r := newRouter(t, ps, "w/run")
+			b, _ := json.Marshal(map[string]string{"op": "w/run"})
+			out, err := r.r.ServeCall(t.Context(), registry.WireCall{Operation: "c/route", Routes: registry.Routes{Peers: ps.View(), Self: self, SelfSrc: selfSrc}}, b)
+			if err != nil {
+				return codeOf(err)
+			}
+			return string(out)
+		}
+		if a, b := route(fast), route(slow); a != b {
+			t.Fatalf("round %d: FirstMatch shortcut %s, policy index 0 %s", round, a, b)
+		}
 	}
 }
