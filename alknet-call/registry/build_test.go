@@ -339,3 +339,15 @@ func TestImportedEmptyAnyOfDenies(t *testing.T) {
 		t.Errorf("empty any-of = %v, want FORBIDDEN", err)
 	}
 }
+
+// A Builder builds once, so installer state bound by OnBuild belongs to one registry.
+func TestBuildOnce(t *testing.T) {
+	t.Parallel()
+	b := registry.NewBuilder().Local(ext("a/b"), echo, nil, nil, noCaps)
+	if _, err := b.Build(); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := b.Build(); err == nil || r != nil {
+		t.Errorf("second Build = %v, %v", r, err)
+	}
+}

@@ -96,6 +96,7 @@ type Builder struct {
 	logger        *slog.Logger
 	validateOut   bool
 	assertFormats bool
+	built         bool
 }
 
 // NewBuilder returns an empty builder.
@@ -176,8 +177,14 @@ func (b *Builder) AddError(err error) *Builder {
 
 // Build validates every registration (REG-R9, REG-R10, REG-R14, CAP-R5), compiles their
 // schemas (VAL-R3) and returns the immutable Layer 0 registry. All problems are reported
-// together (errors.Join); on error no registry is returned and no OnBuild hook runs.
+// together (errors.Join); on error no registry is returned and no OnBuild hook runs. A Builder
+// builds once: OnBuild hooks bind installer state (discovery's Catalog) to the one registry, so
+// a second call returns an error.
 func (b *Builder) Build() (*Registry, error) {
+	if b.built {
+		return nil, errors.New("registry: Builder.Build called twice")
+	}
+	b.built = true
 	r := &Registry{
 		regs:            make(map[string]*HandlerRegistration, len(b.regs)),
 		observer:        b.observer,
