@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,7 +35,8 @@ type globals struct {
 type invocation struct {
 	stdio      Stdio
 	g          globals
-	stdinTaken string // the flag that already reads stdin (CLI-R24)
+	stdinTaken string                      // the flag that already reads stdin (CLI-R24)
+	log        atomic.Pointer[slog.Logger] // set by serve once its logger exists
 }
 
 func (inv *invocation) newRoot() *cobra.Command {
@@ -74,6 +77,7 @@ func (inv *invocation) newRoot() *cobra.Command {
 		inv.newCredsCmd(),
 		inv.newVaultCmd(),
 		inv.newStoreCmd(),
+		inv.newServeCmd(),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

@@ -1,0 +1,236 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/alknet/alknet/alknet-cli/internal/config"
+	"github.com/alknet/alknet/alknet-cli/internal/node"
+	"github.com/alknet/alknet/alknet-cli/internal/output"
+	"github.com/alknet/alknet/alknet-cli/internal/paths"
+	"github.com/alknet/alknet/alknet-core/fingerprint"
+	"github.com/alknet/alknet/alknet-core/tlsconf"
+	"github.com/alknet/alknet/alknet-peer-store-sqlite/sqlitestore"
+)
+
+type serveFlags struct {
+	listen, readyFile, metricsAddr string
+	requireVault, ephemeral        bool
+	pass                           passFlags
+}
+
+func (inv *invocation) newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the node (embedded defaults when nothing is configured)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// serve has its own signal handling (CLI-R50) instead of run's.
+			ctx, cancel := context.WithCancelCause(cmd.Context())
+			defer cancel(nil)
+			sigs := make(chan os.Signal, 2)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer signal.Stop(sigs)
+			stopWatch := make(chan struct{})
+			watchDone := make(chan struct{})
+			go func() {
+				defer close(watchDone)
+				stopping := false
+				for {
+					select {
+					case <-stopWatch:
+						return
+					case sig := <-sigs:
+						if sig == syscall.SIGHUP {
+							inv.serveLog("SIGHUP received; configuration reload is not available in this version, restart the node to apply changes")
+							continue
+						}
+						if stopping {
+							os.Exit(130)
+						}
+						stopping = true
+						cancel(fmt.Errorf("signal %v", sig))
+					}
+				}
+			}()
+			err := inv.serve(ctx, f)
+			close(stopWatch)
+			<-watchDone
+			code := 0
+			if err != nil {
+				err = coded(context.Background(), err)
+				code = output.ExitCode(output.Classify(err).Code)
+			}
+			if inv.g.json {
+				_ = output.WriteJSON(inv.stdio.Out, map[string]any{"event": "stopped", "exit_code": code}, false)
+			}
+			return err
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.listen, "listen", "", "UDP address to listen on (overrides listen.addr)")
+	fs.StringVar(&f.readyFile, "ready-file", "", "write {listen, fingerprint, alpns, pid} to this file once ready; removed at exit")
+	fs.BoolVar(&f.requireVault, "require-vault", false, "refuse to start without an initialised keystore")
+	fs.BoolVar(&f.ephemeral, "ephemeral", false, "ignore the keystore and use a throw-away identity")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics on this loopback HOST:PORT")
+	f.pass.register(fs)
+	cmd.MarkFlagsMutuallyExclusive("passphrase-file", "passphrase-stdin")
+	return cmd
+}
+
+// serveLog is set by serve once the logger exists; before that it writes nothing.
+func (inv *invocation) serveLog(msg string) {
+	if l := inv.log.Load(); l != nil {
+		l.Warn(msg)
+	}
+}
+
+// serve runs start-up steps 1–7 of CLI-R38 and hands the node to node.Run.
+func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
+	started := time.Now()
+	if f.readyFile != "" {
+		// CLI-R72: a previous run's ready file never survives into this one.
+		if err := os.Remove(f.readyFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove stale ready file %s: %w", f.readyFile, err)
+		}
+	}
+	// Step 1: configuration and logging.
+	s, err := inv.setup(true)
+	if err != nil {
+		return err
+	}
+	inv.log.Store(s.log)
+	cfg := s.cfg.Config
+	if len(cfg.Connect) > 0 || len(cfg.Route) > 0 {
+		key := "connect"
+		if len(cfg.Connect) == 0 {
+			key = "route"
+		}
+		return output.Errorf(output.CodeConfigInvalid, "%s: [[%s]] entries need the call client (connectors and routes), which this build does not include yet", s.cfg.File, key).
+			WithHint("remove the [[connect]] and [[route]] sections to run this node")
+	}
+	if f.metricsAddr != "" {
+		if err := config.CheckMetricsAddr(f.metricsAddr); err != nil {
+			return output.Errorf(output.CodeConfigInvalid, "--metrics-addr: %v", err)
+		}
+	}
+	if f.listen != "" {
+		if _, _, err := config.Parse([]byte(fmt.Sprintf("[listen]\naddr = %q\n", f.listen)), "--listen"); err != nil {
+			return output.Errorf(output.CodeUsage, "--listen %q is not a HOST:PORT address", f.listen)
+		}
+	}
+	if cfg.TLS.Mode == "x509" {
+		return output.Errorf(output.CodeConfigInvalid, "%s: tls.mode = \"x509\" is not available in this build; use \"vault\" or \"ephemeral\"", s.cfg.File)
+	}
+	// Step 2.
+	if err := disableCoreDumps(); err != nil {
+		s.log.Warn("cannot disable core dumps", "err", err)
+	}
+	// Step 3: the instance lock.
+	if _, err := paths.EnsureDir(s.layout.DataDir.Path); err != nil {
+		return err
+	}
+	lock, err := paths.AcquireLock(s.layout.Lock.Path)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	// Step 4: the store, created on a fresh machine and always migrated.
+	if _, err := paths.EnsureDir(filepath.Dir(s.layout.Store.Path)); err != nil {
+		return err
+	}
+	if err := paths.CheckOwner(s.layout.Store.Path, "store"); err != nil {
+		return err
+	}
+	busy := cfg.Store.BusyTimeout.D()
+	if inv.g.busyTimeout > 0 {
+		busy = inv.g.busyTimeout
+	}
+	st, err := sqlitestore.Open(ctx, sqlitestore.Options{
+		Path: s.layout.Store.Path, Create: true, AutoMigrate: true, BusyTimeout: busy,
+		PollInterval: cfg.Store.PollInterval.D(), MaxStale: cfg.Store.MaxStale.D(),
+		Actor: "node:" + cfg.Node.Name, Logger: s.log,
+	})
+	if err != nil {
+		e := output.Classify(err)
+		if e.Code == output.CodeStoreBusy {
+			e.Hint = "retry, or raise --busy-timeout"
+		}
+		return e
+	}
+	defer st.Close()
+	// Steps 5–7: the identity; nothing else needs the vault in this build, so it is locked
+	// right after the key is derived.
+	id, fp, err := inv.serveIdentity(ctx, s, f)
+	if err != nil {
+		return err
+	}
+	var hint *os.File
+	if !inv.g.json && !inv.g.quiet && output.IsTerminal(inv.stdio.Err) {
+		hint = inv.stdio.Err.(*os.File)
+	}
+	params := node.Params{
+		Config: cfg, Layout: s.layout, Log: s.log, Listen: f.listen, MetricsAddr: f.metricsAddr, ReadyFile: f.readyFile,
+		Store: st, TLS: id, Fingerprint: fp, Version: buildVersion(), Lock: lock, StartedAt: started,
+	}
+	if hint != nil {
+		params.Hint = hint
+	}
+	if inv.g.json {
+		params.Events = inv.stdio.Out
+	}
+	return node.Run(ctx, params)
+}
+
+// serveIdentity is start-up step 5 (CLI-R38): the keystore's identity, re-derived and checked
+// against its header (CLI-R27), or an ephemeral key (D4, VAULT-R113).
+func (inv *invocation) serveIdentity(ctx context.Context, s *session, f serveFlags) (tlsconf.Identity, string, error) {
+	cfg := s.cfg.Config
+	if !f.ephemeral && cfg.TLS.Mode != "ephemeral" && paths.Exists(s.layout.Keystore.Path) {
+		v, _, err := inv.unlockNode(ctx, s, f.pass)
+		if err != nil {
+			return tlsconf.Identity{}, "", err
+		}
+		defer v.Lock() // step 7 (VAULT-R112)
+		ks, err := inv.loadKeystore(s)
+		if err != nil {
+			return tlsconf.Identity{}, "", err
+		}
+		if !ks.Protected() {
+			ks.Wipe()
+			s.log.Warn("the keystore is not protected by a passphrase; its file mode is its only protection", "path", s.layout.Keystore.Path)
+		}
+		k, fp, err := deriveIdentity(v, ks.Identity.Index)
+		if err != nil {
+			return tlsconf.Identity{}, "", err
+		}
+		defer k.Wipe()
+		key, err := tlsconf.NewEd25519KeyFromSeed(k.PrivateKey())
+		if err != nil {
+			return tlsconf.Identity{}, "", err
+		}
+		s.log.Info("vault unlocked; identity derived", "fingerprint", fp, "index", ks.Identity.Index)
+		return tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: key}, fp, nil
+	}
+	if (cfg.Vault.Required || f.requireVault) && !f.ephemeral {
+		return tlsconf.Identity{}, "", output.Errorf(output.CodeNotInitialized, "no keystore at %s and the vault is required", s.layout.Keystore.Path).
+			WithHint("run `alknet init` first")
+	}
+	key, err := tlsconf.GenerateEd25519Key()
+	if err != nil {
+		return tlsconf.Identity{}, "", err
+	}
+	fp := fingerprint.FromEd25519(key.Public())
+	s.log.Warn("running with an ephemeral identity: it changes at every start and no credential can be decrypted; run `alknet init` for a persistent node",
+		"fingerprint", fp)
+	return tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: key}, fp, nil
+}
