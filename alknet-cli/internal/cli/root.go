@@ -78,6 +78,9 @@ func (inv *invocation) newRoot() *cobra.Command {
 		inv.newVaultCmd(),
 		inv.newStoreCmd(),
 		inv.newServeCmd(),
+		inv.newCallCmd(),
+		inv.newSubscribeCmd(),
+		inv.newOpsCmd(),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
