@@ -52,8 +52,24 @@ func (l *latencies) report(b *testing.B) {
 // framed echo with a new stream per request (the baseline of CALLP-R72), quicfloor-stream the same
 // echo ping-ponged on one long-lived stream (the floor of a pooled mode, CALLP-R74).
 func BenchmarkRoundTrip(b *testing.B) {
+	b.Run("alknet-stream-per-request", func(b *testing.B) {
+		d1 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{}, nil), Options: protocol.Options{RequestStreams: -1}}
+		d2 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{"bench/echo": echo()}, nil)}
+		c, _, _, _ := pair(b, d1, d2, nil, nil)
+		ctx := context.Background()
+		var l latencies
+		b.ReportAllocs()
+		for b.Loop() {
+			t0 := time.Now()
+			if _, err := c.Call(ctx, "bench/echo", input64); err != nil {
+				b.Fatal(err)
+			}
+			l.add(time.Since(t0))
+		}
+		l.report(b)
+	})
 	b.Run("alknet", func(b *testing.B) {
-		d1 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{}, nil)}
+		d1 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{}, nil), Options: protocol.Options{RequestStreams: 4}}
 		d2 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{"bench/echo": echo()}, nil)}
 		c, _, _, _ := pair(b, d1, d2, nil, nil)
 		ctx := context.Background()
@@ -106,12 +122,33 @@ func BenchmarkRoundTrip(b *testing.B) {
 
 // BenchmarkParallel64 runs 64 concurrent callers on one connection.
 func BenchmarkParallel64(b *testing.B) {
-	b.Run("alknet", func(b *testing.B) {
-		d1 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{}, nil)}
+	b.Run("alknet-stream-per-request", func(b *testing.B) {
+		d1 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{}, nil), Options: protocol.Options{RequestStreams: -1}}
 		d2 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{"bench/echo": echo()}, nil)}
 		c, _, _, _ := pair(b, d1, d2, nil, nil)
 		var l latencies
 		b.SetParallelism(32) // 2 cores × 32 = 64 callers
+		b.ReportAllocs()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				t0 := time.Now()
+				if _, err := c.Call(context.Background(), "bench/echo", input64); err != nil {
+					b.Error(err)
+					return
+				}
+				l.add(time.Since(t0))
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
+		l.report(b)
+	})
+	b.Run("alknet", func(b *testing.B) {
+		d1 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{}, nil), Options: protocol.Options{RequestStreams: 4}}
+		d2 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{"bench/echo": echo()}, nil)}
+		c, _, _, _ := pair(b, d1, d2, nil, nil)
+		var l latencies
+		b.SetParallelism(32)
 		b.ReportAllocs()
 		start := time.Now()
 		b.RunParallel(func(pb *testing.PB) {

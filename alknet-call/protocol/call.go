@@ -49,6 +49,9 @@ func (p *pendingEntry) finish(r result) bool {
 		delete(c.pending, p.id)
 	}
 	c.mu.Unlock()
+	if st := p.st.Load(); st != nil {
+		st.finished(p)
+	}
 	return true
 }
 
@@ -144,7 +147,7 @@ func (c *CallConnection) start(ctx context.Context, deadline time.Time, hasDeadl
 	c.pending[p.id] = p
 	c.mu.Unlock()
 
-	st, err := c.openRequestStream(ctx)
+	st, err := c.openRequestStream(ctx, sub)
 	if err != nil {
 		p.finish(result{err: err})
 		return p, nil
@@ -193,7 +196,7 @@ func (c *CallConnection) start(ctx context.Context, deadline time.Time, hasDeadl
 		return p, nil
 	}
 	p.written.Store(true)
-	if !c.single {
+	if !st.shared {
 		st.wmu.Lock()
 		_ = st.s.CloseWrite() // CALLP-R72
 		st.wmu.Unlock()
@@ -201,9 +204,10 @@ func (c *CallConnection) start(ctx context.Context, deadline time.Time, hasDeadl
 	return p, nil
 }
 
-// openRequestStream is the requester's stream strategy: a new stream per request (CALLP-R72), or
-// the one stream in single-stream mode. A pooled mode (CALLP-R74) would be chosen here.
-func (c *CallConnection) openRequestStream(ctx context.Context) (*streamState, error) {
+// openRequestStream is the requester's stream strategy: a new stream per request (CALLP-R72), a
+// long-lived pooled stream for unary calls when Options.RequestStreams is set (CALLP-R74; the
+// subscriptions keep their own streams), or the one stream in single-stream mode.
+func (c *CallConnection) openRequestStream(ctx context.Context, sub bool) (*streamState, error) {
 	if c.single {
 		select {
 		case <-c.singleReady:
@@ -214,6 +218,26 @@ func (c *CallConnection) openRequestStream(ctx context.Context) (*streamState, e
 			return nil, errConnClosed()
 		}
 	}
+	if len(c.pool) > 0 && !sub {
+		i := int(c.poolNext.Add(1) % uint64(len(c.pool)))
+		c.poolMu.Lock()
+		defer c.poolMu.Unlock()
+		if st := c.pool[i]; st != nil && !st.dead() {
+			return st, nil
+		}
+		st, err := c.newRequestStream(ctx)
+		if err != nil {
+			return nil, err
+		}
+		st.shared = true
+		c.pool[i] = st
+		return st, nil
+	}
+	return c.newRequestStream(ctx)
+}
+
+// newRequestStream opens a stream and starts its reader.
+func (c *CallConnection) newRequestStream(ctx context.Context) (*streamState, error) {
 	s, err := c.conn.OpenBi(ctx)
 	if err != nil {
 		switch {
@@ -236,9 +260,9 @@ func (c *CallConnection) openRequestStream(ctx context.Context) (*streamState, e
 }
 
 // writeRequest writes the request frame; when ctx ends during a blocked write the stream is reset,
-// which interrupts it (CALLP-R155). Single-stream writes are never interrupted.
+// which interrupts it (CALLP-R155). Writes on shared streams are never interrupted.
 func (c *CallConnection) writeRequest(ctx context.Context, st *streamState, frame []byte) error {
-	if c.single {
+	if st.shared {
 		return st.write(frame)
 	}
 	stop := context.AfterFunc(ctx, func() { st.reset(wire.StreamCodeCancelled) })
@@ -262,14 +286,17 @@ func (c *CallConnection) abortRequest(p *pendingEntry, reason error) {
 	if p.written.Load() {
 		c.sendAbort(p.id, st)
 	}
-	st.reset(wire.StreamCodeCancelled)
+	if !st.shared {
+		st.reset(wire.StreamCodeCancelled)
+	}
 }
 
-// sendAbort sends call.aborted for id on a new stream (or the one stream), asynchronously.
+// sendAbort sends call.aborted for id asynchronously: on a new stream, or on the request's own
+// stream when that stream is shared (CALLP-R73, R74, R83).
 func (c *CallConnection) sendAbort(id string, st *streamState) {
 	frame := simpleFrame(wire.EventAborted, id)
 	c.goOwned(func() {
-		if c.single {
+		if st.shared {
 			_ = st.write(frame)
 			return
 		}
@@ -295,8 +322,11 @@ func (c *CallConnection) deliver(st *streamState, e wire.Envelope) {
 	p := c.pending[e.ID]
 	c.mu.Unlock()
 	if p == nil || p.term.Load() {
-		if st.opened && !c.single && st.wasSent(e.ID) {
-			st.reset(wire.StreamCodeCancelled) // CALLP-R106: stop a producer nobody reads
+		switch { // CALLP-R106: stop a producer nobody reads
+		case st.shared && st.takeResolved(e.ID):
+			c.sendAbort(e.ID, st)
+		case st.opened && !st.shared && st.wasSent(e.ID):
+			st.reset(wire.StreamCodeCancelled)
 		}
 		return
 	}

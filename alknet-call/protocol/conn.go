@@ -54,6 +54,10 @@ type CallConnection struct {
 	singleReady chan struct{} // single-stream mode: closed once singleSt is set
 	singleSt    *streamState
 
+	poolMu   sync.Mutex
+	pool     []*streamState // guarded by poolMu; long-lived request streams (CALLP-R74)
+	poolNext atomic.Uint64
+
 	mu      sync.Mutex
 	served  map[string]*servedEntry   // guarded by mu
 	pending map[string]*pendingEntry  // guarded by mu
@@ -83,6 +87,7 @@ func newCallConnection(d *Dispatcher, c *conn.Connection, co connOptions) *CallC
 		authFailCh:  make(chan struct{}),
 		servedGone:  make(chan struct{}, 1),
 		singleReady: make(chan struct{}),
+		pool:        make([]*streamState, opts.RequestStreams),
 		served:      map[string]*servedEntry{},
 		pending:     map[string]*pendingEntry{},
 		streams:     map[*streamState]struct{}{},
@@ -278,6 +283,7 @@ func (c *CallConnection) acceptLoop(ctx context.Context) {
 			return
 		}
 		if c.single {
+			st.shared = true
 			c.singleSt = st
 			close(c.singleReady)
 			st.readLoop()

@@ -110,13 +110,17 @@ func codeOf(err error) string {
 	return ""
 }
 
-// waitFor polls cond until it holds or the test context ends; it never measures time.
+// waitFor polls cond until it holds; a generous bound keeps a broken run from hanging (it is a
+// failure bound, not a timing assertion).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
+	limit := time.After(60 * time.Second)
 	for !cond() {
 		select {
 		case <-t.Context().Done():
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("test ended while waiting for %s", what)
+		case <-limit:
+			t.Fatalf("%s did not happen", what)
 		case <-time.After(2 * time.Millisecond):
 		}
 	}

@@ -21,6 +21,7 @@ type Options struct {
 	MaxSubscriptionTimeout time.Duration // handler-side root deadline of subscriptions; 0 = none
 	AbortSendTimeout       time.Duration // bound on opening the stream that carries call.aborted; default 2s
 	ShutdownGrace          time.Duration // graceful-close wait for running requests; default 1.5s
+	RequestStreams         int           // unary calls share this many long-lived request streams (CALLP-R74); default 4; negative = a new stream per request (CALLP-R72)
 	MaxAuthFailures        func() int    // failed auth_token resolutions tolerated per connection; nil or ≤ 0 = unlimited
 	Logger                 *slog.Logger  // nil = discard
 }
@@ -49,6 +50,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = 1500 * time.Millisecond
+	}
+	switch {
+	case o.RequestStreams < 0:
+		o.RequestStreams = 0 // stream per request
+	case o.RequestStreams == 0:
+		o.RequestStreams = 4
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -16,6 +16,7 @@ type streamState struct {
 	c      *CallConnection
 	s      conn.BiStream
 	opened bool // this side opened it (requester side in multi-stream mode)
+	shared bool // carries several requests of this side: a pooled request stream or the single stream
 
 	wmu    sync.Mutex // one frame at a time (CALLP-R16); Close is serialised with writes too
 	broken bool       // guarded by wmu: a write failed or the stream was given up
@@ -26,6 +27,53 @@ type streamState struct {
 	released bool                      // guarded by mu; Close or Reset done
 	served   map[*servedEntry]struct{} // guarded by mu
 	sent     map[string]*pendingEntry  // guarded by mu; requests this side sent on the stream
+	resolved []string                  // guarded by mu; shared streams: recently finished calls, oldest first
+}
+
+// maxResolved bounds the ids a shared stream remembers for CALLP-R106.
+const maxResolved = 256
+
+// finished forgets a request sent on a shared stream, remembering its id for CALLP-R106.
+func (st *streamState) finished(p *pendingEntry) {
+	if !st.shared {
+		return
+	}
+	st.mu.Lock()
+	if st.sent[p.id] == p {
+		delete(st.sent, p.id)
+		if !p.sub {
+			if len(st.resolved) == maxResolved {
+				st.resolved = st.resolved[1:]
+			}
+			st.resolved = append(st.resolved, p.id)
+		}
+	}
+	st.mu.Unlock()
+}
+
+// takeResolved reports whether id is a call already resolved on this shared stream, forgetting
+// it so that only one call.aborted is sent for it.
+func (st *streamState) takeResolved(id string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for i, r := range st.resolved {
+		if r == id {
+			st.resolved = append(st.resolved[:i], st.resolved[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// dead reports a stream that can carry no more requests.
+func (st *streamState) dead() bool {
+	st.mu.Lock()
+	d := st.released || st.eof
+	st.mu.Unlock()
+	st.wmu.Lock()
+	d = d || st.broken
+	st.wmu.Unlock()
+	return d
 }
 
 // write writes one whole frame. In single-stream mode every event of the connection goes through
