@@ -116,22 +116,40 @@ func TestCompositionAuthority(t *testing.T) {
 	}
 }
 
-// Test 58 [ENV-R3, ACL-R6]: parameterised dispatch only ever runs names in scope, never under
-// the wire caller's identity.
-func TestParameterisedDispatch(t *testing.T) {
-	t.Parallel()
-	var ran sync.Map
+// parameterised builds a registry whose run/x composes whatever op its input names, scoped to
+// ok/one and ok/two, and records which ops ran under which caller.
+func parameterised(t testing.TB, names ...string) (*registry.Registry, *sync.Map, registry.ScopedEnv) {
+	t.Helper()
+	ran := &sync.Map{}
 	record := registry.HandlerFunc(func(_ context.Context, oc *registry.OperationContext, _ json.RawMessage) (json.RawMessage, error) {
 		ran.Store(oc.Operation(), oc.Identity().ID)
 		return nil, nil
 	})
 	scope := registry.NewScopedEnv("ok/one", "ok/two")
 	b := registry.NewBuilder().Local(ext("run/x"), invoker, &registry.CompositionAuthority{Label: "runner", Scopes: []string{"s"}}, &scope, noCaps)
-	all := []string{"ok/one", "ok/two", "no/three", "no/four", "admin/five"}
-	for _, n := range all {
+	for _, n := range names {
 		b.Local(internalSpec(n), record, nil, nil, noCaps)
 	}
-	r := mustBuild(t, b)
+	return mustBuild(t, b), ran, scope
+}
+
+// checkRan fails unless every op that ran is in scope and ran as the composing authority.
+func checkRan(t testing.TB, ran *sync.Map, scope registry.ScopedEnv) {
+	t.Helper()
+	ran.Range(func(k, v any) bool {
+		if !scope.Allows(k.(string)) || v != "runner" {
+			t.Fatalf("%v ran as %v", k, v)
+		}
+		return true
+	})
+}
+
+// Test 58 [ENV-R3, ACL-R6]: parameterised dispatch only ever runs names in scope, never under
+// the wire caller's identity.
+func TestParameterisedDispatch(t *testing.T) {
+	t.Parallel()
+	all := []string{"ok/one", "ok/two", "no/three", "no/four", "admin/five"}
+	r, ran, scope := parameterised(t, all...)
 	names := append(slices.Clone(all), "run/x", "services/list", "", "ok", "ok/one/", "OK/ONE", "ok/one\x00")
 	for i := range 2000 {
 		n := names[i%len(names)]
@@ -146,12 +164,7 @@ func TestParameterisedDispatch(t *testing.T) {
 			t.Fatalf("composing %q succeeded outside the scope", n)
 		}
 	}
-	ran.Range(func(k, v any) bool {
-		if !scope.Allows(k.(string)) || v != "runner" {
-			t.Errorf("%v ran as %v", k, v)
-		}
-		return true
-	})
+	checkRan(t, ran, scope)
 }
 
 // Test 28 [CTX-R4, CTX-R5] and test 68 [CTX-R6].
@@ -560,22 +573,9 @@ func FuzzParameterisedDispatch(f *testing.F) {
 		f.Add(s, "")
 		f.Add(s, "worker")
 	}
-	var ran sync.Map
-	record := registry.HandlerFunc(func(_ context.Context, oc *registry.OperationContext, _ json.RawMessage) (json.RawMessage, error) {
-		ran.Store(oc.Operation(), oc.Identity().ID)
-		return nil, nil
-	})
-	scope := registry.NewScopedEnv("ok/one", "ok/two")
-	b := registry.NewBuilder().Local(ext("run/x"), invoker, &registry.CompositionAuthority{Label: "runner", Scopes: []string{"s"}}, &scope, noCaps)
-	for _, n := range []string{"ok/one", "ok/two", "no/three", "admin/five"} {
-		b.Local(internalSpec(n), record, nil, nil, noCaps)
-	}
-	r, err := b.Build()
-	if err != nil {
-		f.Fatal(err)
-	}
+	r, ran, scope := parameterised(f, "ok/one", "ok/two", "no/three", "admin/five")
 	set := registry.NewImportedSet()
-	set.Register(&registry.HandlerRegistration{Spec: internalSpec("no/three"), Handler: record, Provenance: registry.FromCall})
+	set.Register(&registry.HandlerRegistration{Spec: internalSpec("no/three"), Handler: echo, Provenance: registry.FromCall})
 	ps := registry.NewPeerSet(registry.PeerSetOptions{})
 	ps.Attach("worker", set)
 	f.Fuzz(func(t *testing.T, name, peer string) {
@@ -587,11 +587,6 @@ func FuzzParameterisedDispatch(f *testing.F) {
 		if err != nil && codeOf(err) != callerr.NotFound && codeOf(err) != callerr.InvalidInput {
 			t.Fatalf("composing %q = %v", name, err)
 		}
-		ran.Range(func(k, v any) bool {
-			if !scope.Allows(k.(string)) || v != "runner" {
-				t.Fatalf("%v ran as %v", k, v)
-			}
-			return true
-		})
+		checkRan(t, ran, scope)
 	})
 }

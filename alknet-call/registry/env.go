@@ -139,28 +139,11 @@ func (t *callTree) resolve(ref PeerRef, name string) (*HandlerRegistration, Peer
 	return reg, rt.peer
 }
 
-// lookupVia resolves without counting (listing).
+// lookupVia resolves name for listing; resolve has no side effects (counting happens in the
+// dispatch core).
 func (t *callTree) lookupVia(ref PeerRef, name string) (*HandlerRegistration, bool) {
-	if id, ok := ref.Specific(); ok {
-		rt, ok := t.peers.specific(id, t.self, t.selfSrc)
-		if !ok {
-			return nil, false
-		}
-		return rt.src.Lookup(name)
-	}
-	if t.session != nil {
-		if reg, ok := t.session.Lookup(name); ok {
-			return reg, true
-		}
-	}
-	if reg, ok := t.r.regs[name]; ok {
-		return reg, true
-	}
-	rt, ok := t.peers.pickAny(name, t.self, t.selfSrc)
-	if !ok {
-		return nil, false
-	}
-	return rt.src.Lookup(name)
+	reg, _ := t.resolve(ref, name)
+	return reg, reg != nil
 }
 
 func (e boundEnv) List() []OperationSummary {

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"maps"
 	"slices"
 
 	"github.com/alknet/alknet/alknet-core/auth"
@@ -52,11 +51,7 @@ func (f *ForwardedIdentity) clone() *ForwardedIdentity {
 	if f == nil {
 		return nil
 	}
-	c := &ForwardedIdentity{ID: f.ID, Scopes: slices.Clone(f.Scopes), Resources: make(map[string][]string, len(f.Resources))}
-	for k, v := range f.Resources {
-		c.Resources[k] = slices.Clone(v)
-	}
-	return c
+	return &ForwardedIdentity{ID: f.ID, Scopes: slices.Clone(f.Scopes), Resources: cloneResources(f.Resources)}
 }
 
 // originOf records the identity this node authenticated as a claim-typed deep copy (FWD-R4).
@@ -64,12 +59,9 @@ func originOf(id *auth.Identity) *ForwardedIdentity {
 	if id == nil {
 		return nil
 	}
-	o := &ForwardedIdentity{ID: id.ID, Scopes: slices.Clone(id.Scopes), Resources: make(map[string][]string, len(id.Resources))}
+	o := &ForwardedIdentity{ID: id.ID, Scopes: slices.Clone(id.Scopes), Resources: cloneResources(id.Resources)}
 	if o.Scopes == nil {
 		o.Scopes = []string{}
-	}
-	for k, v := range maps.All(id.Resources) {
-		o.Resources[k] = slices.Clone(v)
 	}
 	return o
 }

@@ -43,10 +43,7 @@ func tappedPair(t *testing.T, server *registry.Registry, logger *slog.Logger) (*
 	c1 := conn.NewStreamConn(tap{p1, &mu, &buf}, protocol.ALPN, nil)
 	c2 := conn.NewStreamConn(tap{p2, &mu, &buf}, protocol.ALPN, nil)
 	t.Cleanup(func() { _ = c1.Close(0, ""); _ = c2.Close(0, "") })
-	client := (&protocol.Dispatcher{Invoker: mustBuild(t, registry.NewBuilder())}).Attach(c1)
-	srv := (&protocol.Dispatcher{Invoker: server, Options: protocol.Options{Logger: logger}}).Attach(c2, protocol.WithCallerIdentity(ident("alice", "v")))
-	serveConn(t, client)
-	serveConn(t, srv)
+	client := engines(t, c1, c2, server, logger, protocol.WithCallerIdentity(ident("alice", "v")))
 	return client, func() string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -96,6 +93,9 @@ func TestFramesCarryNoSecrets(t *testing.T) {
 		if strings.Contains(logText, s) {
 			t.Errorf("%s appears in a log line", s)
 		}
+	}
+	if _, err := json.Marshal(caps); err == nil {
+		t.Error("json.Marshal of capabilities succeeded")
 	}
 }
 

@@ -342,31 +342,14 @@ func (s *ImportedSet) prepare(regs []*HandlerRegistration) (map[string]*HandlerR
 // Register adds regs, all or nothing (REG-R18): a name repeated in the batch or already in the
 // set fails with *[CollisionError], a non-leaf registration or one carrying an authority or
 // scope with *[RegistrationError], a closed set with [ErrSetClosed].
-func (s *ImportedSet) Register(regs ...*HandlerRegistration) error {
-	batch, err := s.prepare(regs)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrSetClosed
-	}
-	for name := range batch {
-		if _, dup := s.regs[name]; dup {
-			return &CollisionError{Op: name}
-		}
-	}
-	next := maps.Clone(s.regs)
-	maps.Copy(next, batch)
-	s.regs = next
-	s.names = slices.Sorted(maps.Keys(next))
-	return nil
-}
+func (s *ImportedSet) Register(regs ...*HandlerRegistration) error { return s.install(regs, true) }
 
 // Replace swaps the whole content for regs atomically (a refresh, ADPT-R14). Calls in flight
 // keep the registration they resolved.
-func (s *ImportedSet) Replace(regs ...*HandlerRegistration) error {
+func (s *ImportedSet) Replace(regs ...*HandlerRegistration) error { return s.install(regs, false) }
+
+// install validates regs and either adds them to the set (merge) or replaces its content.
+func (s *ImportedSet) install(regs []*HandlerRegistration, merge bool) error {
 	batch, err := s.prepare(regs)
 	if err != nil {
 		return err
@@ -375,6 +358,16 @@ func (s *ImportedSet) Replace(regs ...*HandlerRegistration) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrSetClosed
+	}
+	if merge {
+		for name := range batch {
+			if _, dup := s.regs[name]; dup {
+				return &CollisionError{Op: name}
+			}
+		}
+		next := maps.Clone(s.regs)
+		maps.Copy(next, batch)
+		batch = next
 	}
 	s.regs = batch
 	s.names = slices.Sorted(maps.Keys(batch))

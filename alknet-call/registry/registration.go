@@ -69,15 +69,11 @@ func (a *CompositionAuthority) AsIdentity() *auth.Identity {
 	if a == nil {
 		return nil
 	}
-	res := make(map[string][]string, len(a.Resources))
-	for k, v := range a.Resources {
-		res[k] = slices.Clone(v)
-	}
 	scopes := slices.Clone(a.Scopes)
 	if scopes == nil {
 		scopes = []string{}
 	}
-	return &auth.Identity{ID: a.Label, Scopes: scopes, Resources: res, Origin: auth.OriginComposition}
+	return &auth.Identity{ID: a.Label, Scopes: scopes, Resources: cloneResources(a.Resources), Origin: auth.OriginComposition}
 }
 
 // clone returns a deep copy of a.
@@ -85,11 +81,7 @@ func (a *CompositionAuthority) clone() *CompositionAuthority {
 	if a == nil {
 		return nil
 	}
-	c := &CompositionAuthority{Label: a.Label, Scopes: slices.Clone(a.Scopes), Resources: make(map[string][]string, len(a.Resources))}
-	for k, v := range a.Resources {
-		c.Resources[k] = slices.Clone(v)
-	}
-	return c
+	return &CompositionAuthority{Label: a.Label, Scopes: slices.Clone(a.Scopes), Resources: cloneResources(a.Resources)}
 }
 
 // within reports whether a's scopes and resources are a subset of b's (REG-R17).
@@ -113,6 +105,15 @@ func (a *CompositionAuthority) within(b *CompositionAuthority) bool {
 		}
 	}
 	return true
+}
+
+// cloneResources deep-copies a resources map; the result is never nil.
+func cloneResources(m map[string][]string) map[string][]string {
+	c := make(map[string][]string, len(m))
+	for k, v := range m {
+		c[k] = slices.Clone(v)
+	}
+	return c
 }
 
 // PeerOp is a scope entry pinned to one peer (ROUTE-R3).
