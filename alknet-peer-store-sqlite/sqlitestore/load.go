@@ -164,7 +164,7 @@ func (s *Store) loadIdentity(ctx context.Context, tx querier) (*auth.Policy, []s
 	}
 	var pol auth.AuthPolicy
 	for _, r := range peers {
-		p, err := peerFromRow(r)
+		p, err := convertPeerRow(r)
 		if err != nil {
 			s.log.LogAttrs(ctx, slog.LevelError, "stored peer skipped", slog.String("peer_id", r.PeerID), slog.String("err", errMessage(err)))
 			problems = append(problems, "peer "+r.PeerID+": "+errMessage(err))
@@ -173,7 +173,7 @@ func (s *Store) loadIdentity(ctx context.Context, tx querier) (*auth.Policy, []s
 		pol.Peers = append(pol.Peers, p)
 	}
 	for _, r := range keys {
-		k, err := keyFromRow(r)
+		k, err := convertKeyRow(r)
 		if err != nil {
 			s.log.LogAttrs(ctx, slog.LevelError, "stored API key skipped", slog.String("prefix", r.Prefix), slog.String("err", errMessage(err)))
 			problems = append(problems, "api key "+r.Prefix+": "+errMessage(err))
@@ -209,7 +209,13 @@ func (s *Store) loadIdentity(ctx context.Context, tx querier) (*auth.Policy, []s
 		}
 		pol.APIKeys = ks
 	}
+	// Fast path: one compile of the whole policy. Only when it fails are the rows validated one
+	// by one, so that a bad hand edit costs only the rows involved (PSTORE-R31).
 	compiled, err := auth.Compile(pol)
+	if err != nil {
+		pol, problems = s.dropInvalidRows(ctx, pol, problems)
+		compiled, err = auth.Compile(pol)
+	}
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "compiling the stored policy failed after row validation", slog.String("err", errMessage(err)))
 		return nil, nil, coreErr(alkerr.CodeStoreSerialization, s.msgf("stored peers and API keys do not form a valid policy: %s", errMessage(err)), err)
@@ -306,9 +312,60 @@ func readKeyRows(ctx context.Context, q querier, includeRevoked bool) ([]keyRow,
 	return out, rows.Err()
 }
 
-// peerFromRow converts and validates one stored peer with core's rules (PSTORE-R31). A stored
-// fingerprint that is not canonical is invalid rather than silently canonicalised.
+// peerFromRow converts and validates one stored peer with core's rules (PSTORE-R31).
 func peerFromRow(r peerRow) (auth.PeerEntry, error) {
+	p, err := convertPeerRow(r)
+	if err != nil {
+		return auth.PeerEntry{}, err
+	}
+	if err := validPeer(p); err != nil {
+		return auth.PeerEntry{}, err
+	}
+	return p, nil
+}
+
+func validPeer(p auth.PeerEntry) error {
+	if _, err := auth.Compile(auth.AuthPolicy{Peers: []auth.PeerEntry{p}}); err != nil {
+		return serializationf("%s", errMessage(err))
+	}
+	return nil
+}
+
+func validKey(k auth.APIKeyEntry) error {
+	if _, err := auth.Compile(auth.AuthPolicy{APIKeys: []auth.APIKeyEntry{k}}); err != nil {
+		return serializationf("%s", errMessage(err))
+	}
+	return nil
+}
+
+// dropInvalidRows validates every entry on its own and returns the policy without the failing
+// ones, adding each to problems.
+func (s *Store) dropInvalidRows(ctx context.Context, pol auth.AuthPolicy, problems []string) (auth.AuthPolicy, []string) {
+	var out auth.AuthPolicy
+	for _, p := range pol.Peers {
+		if err := validPeer(p); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "stored peer skipped", slog.String("peer_id", p.PeerID), slog.String("err", errMessage(err)))
+			problems = append(problems, "peer "+p.PeerID+": "+errMessage(err))
+			continue
+		}
+		out.Peers = append(out.Peers, p)
+	}
+	for _, k := range pol.APIKeys {
+		if err := validKey(k); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "stored API key skipped", slog.String("prefix", k.Prefix), slog.String("err", errMessage(err)))
+			problems = append(problems, "api key "+k.Prefix+": "+errMessage(err))
+			continue
+		}
+		out.APIKeys = append(out.APIKeys, k)
+	}
+	return out, problems
+}
+
+// convertPeerRow decodes one stored peer and checks what core's validation cannot see: the
+// JSON columns and that stored fingerprints are canonical (a non-canonical one is invalid
+// rather than silently canonicalised, so the uniqueness the database enforces is the one
+// auth.Compile sees).
+func convertPeerRow(r peerRow) (auth.PeerEntry, error) {
 	scopes, err := decodeScopes(r.Scopes)
 	if err != nil {
 		return auth.PeerEntry{}, err
@@ -328,26 +385,37 @@ func peerFromRow(r peerRow) (auth.PeerEntry, error) {
 		}
 		fps = append(fps, fp)
 	}
+	for t, names := range res {
+		res[t] = dedupe(names)
+	}
 	p := auth.PeerEntry{
 		PeerID:        r.PeerID,
 		Fingerprints:  fps,
 		AuthTokenHash: r.TokenHash.String,
-		Scopes:        scopes,
+		Scopes:        dedupe(scopes), // harmless duplicates (core removes them); canonical here
 		Resources:     res,
 		DisplayName:   r.DisplayName.String,
 	}
 	if r.Enabled == 0 {
 		p.Enabled = new(bool)
 	}
-	p = normalizePeer(p)
-	if _, err := auth.Compile(auth.AuthPolicy{Peers: []auth.PeerEntry{p}}); err != nil {
-		return auth.PeerEntry{}, serializationf("%s", errMessage(err))
-	}
-	return p, nil
+	return normalizePeer(p), nil
 }
 
 // keyFromRow converts and validates one stored API key with core's rules (PSTORE-R31).
 func keyFromRow(r keyRow) (auth.APIKeyEntry, error) {
+	k, err := convertKeyRow(r)
+	if err != nil {
+		return auth.APIKeyEntry{}, err
+	}
+	if err := validKey(k); err != nil {
+		return auth.APIKeyEntry{}, err
+	}
+	return k, nil
+}
+
+// convertKeyRow decodes one stored API key.
+func convertKeyRow(r keyRow) (auth.APIKeyEntry, error) {
 	scopes, err := decodeScopes(r.Scopes)
 	if err != nil {
 		return auth.APIKeyEntry{}, err
@@ -356,9 +424,6 @@ func keyFromRow(r keyRow) (auth.APIKeyEntry, error) {
 	if r.ExpiresAt.Valid {
 		v := r.ExpiresAt.Int64
 		k.ExpiresAt = &v
-	}
-	if _, err := auth.Compile(auth.AuthPolicy{APIKeys: []auth.APIKeyEntry{k}}); err != nil {
-		return auth.APIKeyEntry{}, serializationf("%s", errMessage(err))
 	}
 	return k, nil
 }

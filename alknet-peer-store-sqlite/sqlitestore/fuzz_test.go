@@ -1,0 +1,89 @@
+package sqlitestore_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/alknet/alknet/alknet-core/alkerr"
+	"github.com/alknet/alknet/alknet-peer-store-sqlite/sqlitestore"
+)
+
+// PSTORE-F1: the load path's row conversion never panics, and an accepted row written back
+// with PutPeer and reloaded is unchanged (fixed point).
+func FuzzPeerRow(f *testing.F) {
+	f.Add("worker-a", "", false, `["fs:read"]`, `{"service":["gitea"]}`, "Worker A", true, int64(1), fp(1)+","+certFP(1))
+	f.Add("browser", "sha256:7ec7cb477fca72416a3809813a0df5c20de2ac67673ee45f090f9e0a487de7e6", true, `[]`, `{}`, "", false, int64(1), "")
+	f.Add("off", "", false, `["a","a"]`, `{}`, "", false, int64(0), "")
+	f.Add("bad", "", false, `[1]`, `{}`, "", false, int64(1), fp(2))
+	f.Add("Upper", "", false, `[]`, `{"t":null}`, "", false, int64(2), strings.ToUpper(fp(3)))
+	f.Add("x", "alk_raw", true, `{}`, `[]`, "\x00", true, int64(1), "ed25519:zz")
+	s, _ := newStore(f)
+	f.Fuzz(func(t *testing.T, id, hash string, hasHash bool, scopes, resources, display string, hasDisplay bool, enabled int64, fps string) {
+		var list []string
+		if fps != "" {
+			list = strings.Split(fps, ",")
+		}
+		p, err := sqlitestore.PeerFromRow(sqlitestore.PeerRow{
+			PeerID: id, TokenHash: hash, HasToken: hasHash, Scopes: scopes, Resources: resources,
+			DisplayName: display, HasDisplay: hasDisplay, Enabled: enabled, Fingerprints: list,
+		})
+		if err != nil {
+			if alkerr.CodeOf(err) != alkerr.CodeStoreSerialization {
+				t.Fatalf("rejection with code %q: %v", alkerr.CodeOf(err), err)
+			}
+			return
+		}
+		ctx := t.Context()
+		if err := s.Identities().PutPeer(ctx, p); err != nil {
+			switch alkerr.CodeOf(err) {
+			case alkerr.CodeStoreInvalid, sqlitestore.CodeConflict:
+				return // storage limits apply to writes only; earlier inputs may hold a fingerprint
+			}
+			t.Fatalf("PutPeer(%+v) = %v", p, err)
+		}
+		got, found, err := s.Identities().GetPeer(ctx, p.PeerID)
+		if err != nil || !found || !reflect.DeepEqual(got, p) {
+			t.Fatalf("round trip of %+v: got %+v, %v, %v", p, got, found, err)
+		}
+		if err := s.Identities().RemovePeer(ctx, p.PeerID); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// PSTORE-F2: decoding the JSON columns from arbitrary text never panics and yields either an
+// error or a typed value that re-encodes to an equivalent document.
+func FuzzJSONColumns(f *testing.F) {
+	for _, s := range []string{`[]`, `["a","b"]`, `[1]`, `null`, `{}`, `{"service":["a"]}`, `{"a":null}`, `[] []`, `{"k":1}`, `"x"`, ``, `{"from":2,"to":3}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if sc, err := sqlitestore.DecodeScopes(text); err == nil {
+			b, _ := json.Marshal(sc)
+			again, err := sqlitestore.DecodeScopes(string(b))
+			if err != nil || !reflect.DeepEqual(again, sc) {
+				t.Fatalf("scopes %q: re-decode %v, %v", text, again, err)
+			}
+		} else if alkerr.CodeOf(err) != alkerr.CodeStoreSerialization {
+			t.Fatalf("scopes %q: code %q", text, alkerr.CodeOf(err))
+		}
+		if res, err := sqlitestore.DecodeResources(text); err == nil {
+			m := res
+			if m == nil {
+				m = map[string][]string{}
+			}
+			b, _ := json.Marshal(m)
+			again, err := sqlitestore.DecodeResources(string(b))
+			if err != nil || !reflect.DeepEqual(again, res) {
+				t.Fatalf("resources %q: re-decode %v, %v", text, again, err)
+			}
+		} else if alkerr.CodeOf(err) != alkerr.CodeStoreSerialization {
+			t.Fatalf("resources %q: code %q", text, alkerr.CodeOf(err))
+		}
+		if _, err := sqlitestore.DecodeDetail(text); err != nil && alkerr.CodeOf(err) != alkerr.CodeStoreSerialization {
+			t.Fatalf("detail %q: code %q", text, alkerr.CodeOf(err))
+		}
+	})
+}
