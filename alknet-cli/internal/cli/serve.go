@@ -65,15 +65,14 @@ func (inv *invocation) newServeCmd() *cobra.Command {
 			err := inv.serve(ctx, f)
 			close(stopWatch)
 			<-watchDone
-			code := 0
 			if err != nil {
-				err = coded(context.Background(), err)
-				code = output.ExitCode(output.Classify(err).Code)
+				// The error object of CLI-R55 carries the exit code.
+				return coded(context.Background(), err)
 			}
 			if inv.g.json {
-				_ = output.WriteJSON(inv.stdio.Out, map[string]any{"event": "stopped", "exit_code": code}, false)
+				_ = output.WriteJSON(inv.stdio.Out, map[string]any{"event": "stopped", "exit_code": 0}, false)
 			}
-			return err
+			return nil
 		},
 	}
 	fs := cmd.Flags()
