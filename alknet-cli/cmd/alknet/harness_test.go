@@ -46,12 +46,12 @@ func buildAndRun(m *testing.M) int {
 // node is an isolated home for child processes: HOME and the XDG directories inside
 // t.TempDir(), so the developer's config and data are never touched (CLI-R78).
 type node struct {
-	t    *testing.T
+	t    testing.TB
 	home string
 	env  []string
 }
 
-func newNode(t *testing.T) *node {
+func newNode(t testing.TB) *node {
 	t.Helper()
 	home := t.TempDir()
 	env := []string{
@@ -110,7 +110,7 @@ func (n *node) runEnv(stdin string, extraEnv []string, args ...string) procResul
 	return r
 }
 
-func checkRace(t *testing.T, code int, stderr string) {
+func checkRace(t testing.TB, code int, stderr string) {
 	t.Helper()
 	if strings.Contains(stderr, "WARNING: DATA RACE") || code == 66 {
 		t.Fatalf("data race in child (exit %d):\n%s", code, stderr)

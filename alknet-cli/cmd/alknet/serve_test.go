@@ -29,7 +29,7 @@ type readyInfo struct {
 
 // proc is a running alknet child.
 type proc struct {
-	t        *testing.T
+	t        testing.TB
 	cmd      *exec.Cmd
 	stdout   *lockedBuffer
 	stderr   *lockedBuffer
@@ -135,7 +135,7 @@ func eventually(t *testing.T, what string, fn func() bool) {
 	}
 }
 
-func secretFile(t *testing.T, content string) string {
+func secretFile(t testing.TB, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
