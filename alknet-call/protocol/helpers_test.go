@@ -1,6 +1,7 @@
 package protocol_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,7 +65,8 @@ func echo() registry.HandlerFunc {
 func serve(t testing.TB, cc *protocol.CallConnection) {
 	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- cc.Serve(context.WithoutCancel(t.Context())) }()
+	ctx := context.WithoutCancel(t.Context())
+	go func() { done <- cc.Serve(ctx) }()
 	t.Cleanup(func() {
 		_ = cc.Close()
 		select {
@@ -146,3 +148,5 @@ func streamN(v json.RawMessage) registry.StreamHandlerFunc {
 		return nil
 	}
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
