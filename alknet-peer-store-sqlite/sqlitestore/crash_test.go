@@ -69,7 +69,6 @@ func TestKillMidMigration(t *testing.T) {
 	}
 	_ = s.Close()
 	h := startHelper(t, "migrate", p, slowMigration, 0)
-	h.next(t, "")
 	for {
 		l := h.next(t, "")
 		if strings.Contains(l, "migration start") {

@@ -56,8 +56,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 
 func (s *Store) open(ctx context.Context) error {
 	// Step 1: the file (PSTORE-R21).
-	isNew, err := s.prepareFile()
-	if err != nil {
+	if err := s.prepareFile(); err != nil {
 		return err
 	}
 	// Step 2: owner (PSTORE-R22).
@@ -66,7 +65,7 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	// Step 3: identify through the query-only pool.
 	s.reader = openPool(s.path, poolReader, s.opts.BusyTimeout, 4)
-	version, err := s.identify(ctx, isNew)
+	version, err := s.identify(ctx)
 	if err != nil {
 		return err
 	}
@@ -139,40 +138,40 @@ func (s *Store) open(ctx context.Context) error {
 	return nil
 }
 
-// prepareFile implements step 1: reports whether the file is new (created here or zero bytes).
-func (s *Store) prepareFile() (bool, error) {
+// prepareFile implements step 1 (PSTORE-R21).
+func (s *Store) prepareFile() error {
 	fi, err := os.Stat(s.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if !s.opts.Create {
-			return false, newErr(CodeNotInitialized, s.msgf("peer store does not exist; create it first"), nil)
+			return newErr(CodeNotInitialized, s.msgf("peer store does not exist; create it first"), nil)
 		}
 		if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-			return false, s.fsErr("create the peer store directory", err)
+			return s.fsErr("create the peer store directory", err)
 		}
 		f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil && !errors.Is(err, fs.ErrExist) {
-			return false, s.fsErr("create the peer store file", err)
+			return s.fsErr("create the peer store file", err)
 		}
 		if err == nil {
 			if err := f.Close(); err != nil {
-				return false, s.fsErr("create the peer store file", err)
+				return s.fsErr("create the peer store file", err)
 			}
 		}
-		return true, nil
+		return nil
 	case err != nil:
-		return false, s.fsErr("stat the peer store", err)
+		return s.fsErr("stat the peer store", err)
 	case fi.IsDir():
-		return false, newErr(CodeUnavailable, s.msgf("peer store path is a directory"), nil)
+		return newErr(CodeUnavailable, s.msgf("peer store path is a directory"), nil)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		s.log.LogAttrs(context.Background(), slog.LevelWarn, "peer store file is accessible to group or others",
 			slog.String("path", s.path), slog.String("mode", fi.Mode().Perm().String()))
 	}
 	if fi.Size() == 0 && !s.opts.Create {
-		return false, newErr(CodeNotInitialized, s.msgf("peer store is an empty file; create it first"), nil)
+		return newErr(CodeNotInitialized, s.msgf("peer store is an empty file; create it first"), nil)
 	}
-	return fi.Size() == 0, nil
+	return nil
 }
 
 // fsErr maps a file-system error of Open.
@@ -187,7 +186,7 @@ func (s *Store) fsErr(what string, err error) error {
 }
 
 // identify implements steps 3–5: application id, foreign tables, quick_check and the version.
-func (s *Store) identify(ctx context.Context, isNew bool) (int, error) {
+func (s *Store) identify(ctx context.Context) (int, error) {
 	conn, err := s.reader.Conn(ctx)
 	if err != nil {
 		return 0, s.identifyErr(ctx, err)
@@ -203,7 +202,6 @@ func (s *Store) identify(ctx context.Context, isNew bool) (int, error) {
 	if appID == 0 && tables == 0 {
 		return 0, nil
 	}
-	_ = isNew
 	if appID != applicationID {
 		return 0, newErr(CodeForeign, s.msgf("not an alknet peer store (another application's SQLite file)"), nil)
 	}

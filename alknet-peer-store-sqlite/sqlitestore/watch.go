@@ -3,8 +3,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -276,6 +274,3 @@ func (s *Store) changedChan() <-chan struct{} {
 	defer s.notifyMu.Unlock()
 	return s.changed
 }
-
-var _ = errors.New
-var _ = fmt.Sprint

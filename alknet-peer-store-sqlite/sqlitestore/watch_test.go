@@ -304,3 +304,60 @@ func TestFailClosedAfterMaxStale(t *testing.T) {
 	}
 	eventually(t, "healthy", func() bool { return s.Health() == nil && !s.Stats().FailClosed })
 }
+
+// PSTORE-R28: a running store whose file another process migrated past what it understands
+// stops reloading, keeps its snapshot and refuses writes.
+func TestRunningStoreSeesNewerSchema(t *testing.T) {
+	t.Parallel()
+	s, p := newStore(t)
+	ctx := t.Context()
+	if err := s.Identities().PutPeer(ctx, peer("a", fp(1))); err != nil {
+		t.Fatal(err)
+	}
+	db := plainDB(t, p, false)
+	if _, err := db.Exec("INSERT INTO schema_migrations VALUES (99, 'future', 0, 'v99')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE peers SET enabled = 0"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "schema too new reported", func() bool { return alkerr.CodeOf(s.Health()) == sqlitestore.CodeSchemaTooNew })
+	if _, ok := resolves(s, fp(1)); !ok {
+		t.Errorf("last snapshot not kept")
+	}
+	wantCode(t, s.Identities().PutPeer(ctx, peer("b", fp(2))), sqlitestore.CodeSchemaTooNew)
+}
+
+// PSTORE-R46: a slow subscriber sees one merged pending Change with the latest generations.
+func TestSubscriptionCoalesces(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx := t.Context()
+	changes, cancel := s.Subscribe()
+	defer cancel()
+	if err := s.Identities().PutPeer(ctx, peer("a", fp(1))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Credentials().Put(ctx, "openai", blob(2, "x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.APIKeys().Create(ctx, sqlitestore.NewAPIKey{Scopes: []string{"x"}}); err != nil {
+		t.Fatal(err)
+	}
+	c := <-changes
+	want := []sqlitestore.Channel{sqlitestore.ChannelPeers, sqlitestore.ChannelAPIKeys, sqlitestore.ChannelCredentials}
+	if !slices.Equal(c.Channels, want) {
+		t.Errorf("merged Change channels = %v, want %v", c.Channels, want)
+	}
+	st := s.Stats().Generations
+	for _, ch := range want {
+		if c.Generations[ch] != st[ch] {
+			t.Errorf("generation of %s = %d, store serves %d", ch, c.Generations[ch], st[ch])
+		}
+	}
+	select {
+	case extra := <-changes:
+		t.Errorf("a second pending Change: %+v", extra)
+	default:
+	}
+}
