@@ -225,19 +225,18 @@ func (c *CallConnection) openRequestStream(ctx context.Context, sub bool) (*stre
 		if st := c.pool[i]; st != nil && !st.dead() {
 			return st, nil
 		}
-		st, err := c.newRequestStream(ctx)
+		st, err := c.newRequestStream(ctx, true)
 		if err != nil {
 			return nil, err
 		}
-		st.shared = true
 		c.pool[i] = st
 		return st, nil
 	}
-	return c.newRequestStream(ctx)
+	return c.newRequestStream(ctx, false)
 }
 
 // newRequestStream opens a stream and starts its reader.
-func (c *CallConnection) newRequestStream(ctx context.Context) (*streamState, error) {
+func (c *CallConnection) newRequestStream(ctx context.Context, shared bool) (*streamState, error) {
 	s, err := c.conn.OpenBi(ctx)
 	if err != nil {
 		switch {
@@ -248,7 +247,7 @@ func (c *CallConnection) newRequestStream(ctx context.Context) (*streamState, er
 		}
 		return nil, errStreamClosed()
 	}
-	st := c.newStream(s, true)
+	st := c.newStream(s, true, shared)
 	if st == nil {
 		return nil, errConnClosed()
 	}
@@ -387,12 +386,9 @@ func (c *CallConnection) Subscribe(ctx context.Context, operation string, input 
 	if err != nil {
 		return nil, err
 	}
-	if p.term.Load() && p.final.err != nil && p.delivered.Load() == 0 && len(p.values) == 0 {
-		select {
-		case <-p.finalCh:
-			return nil, p.final.err
-		default:
-		}
+	if !p.written.Load() { // the request never went out: start recorded why
+		<-p.finalCh
+		return nil, p.final.err
 	}
 	s := &Subscription{c: c, p: p}
 	s.stop = context.AfterFunc(ctx, func() { c.abortRequest(p, ctxError(ctx)) })

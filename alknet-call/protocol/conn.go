@@ -278,12 +278,11 @@ func (c *CallConnection) acceptLoop(ctx context.Context) {
 			}
 			return
 		}
-		st := c.newStream(s, false)
+		st := c.newStream(s, false, c.single)
 		if st == nil {
 			return
 		}
 		if c.single {
-			st.shared = true
 			c.singleSt = st
 			close(c.singleReady)
 			st.readLoop()
@@ -297,8 +296,8 @@ func (c *CallConnection) acceptLoop(ctx context.Context) {
 }
 
 // newStream registers a stream; it returns nil (after resetting s) once the connection ended.
-func (c *CallConnection) newStream(s conn.BiStream, opened bool) *streamState {
-	st := &streamState{c: c, s: s, opened: opened, served: map[*servedEntry]struct{}{}, sent: map[string]*pendingEntry{}}
+func (c *CallConnection) newStream(s conn.BiStream, opened, shared bool) *streamState {
+	st := &streamState{c: c, s: s, opened: opened, shared: shared, served: map[*servedEntry]struct{}{}, sent: map[string]*pendingEntry{}}
 	c.mu.Lock()
 	if c.stopped || isClosed(c.doneCh) {
 		c.mu.Unlock()
