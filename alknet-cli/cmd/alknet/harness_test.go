@@ -149,3 +149,8 @@ func expectError(t *testing.T, r procResult, exit int, code string) jsonErr {
 	}
 	return je
 }
+
+func readAll(p string) (string, error) {
+	b, err := os.ReadFile(p)
+	return string(b), err
+}

@@ -255,6 +255,7 @@ func (inv *invocation) newInitCmd() *cobra.Command {
 		if err := paths.SyncDir(filepath.Dir(ksPath)); err != nil {
 			return err
 		}
+		inv.progress().Step("keystore", ksPath+" ("+kf.Protection+")")
 		dirs, err = paths.EnsureDir(filepath.Dir(s.layout.Store.Path))
 		if err != nil {
 			return err
@@ -264,6 +265,7 @@ func (inv *invocation) newInitCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		inv.progress().Step("store", s.layout.Store.Path)
 		creds, cerr := st.Credentials().List(ctx)
 		st.Close()
 		if cerr == nil && force && len(creds) > 0 {
