@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/alknet/alknet/alknet-call/callerr"
 	"github.com/alknet/alknet/alknet-call/protocol"
@@ -185,15 +186,19 @@ func TestRevoke(t *testing.T) {
 // finish, and the peer marks the connection draining.
 func TestGracefulClose(t *testing.T) {
 	t.Parallel()
-	started := make(chan struct{})
+	started := make(chan struct{}, 2)
+	abortedCause := make(chan error, 1)
 	long := registry.HandlerFunc(func(ctx context.Context, oc *registry.OperationContext, in json.RawMessage) (json.RawMessage, error) {
-		close(started)
+		started <- struct{}{}
 		<-ctx.Done()
+		if string(in) == `"abort me"` {
+			abortedCause <- context.Cause(ctx)
+		}
 		return nil, ctx.Err()
 	})
 	d1 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{}, nil)}
 	d2 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"x/long": long, "x/echo": echo()}, nil),
-		Options: protocol.Options{ShutdownGrace: 300_000_000}}
+		Options: protocol.Options{ShutdownGrace: 2 * time.Second}}
 	cl, sv := coretest.Pair(t, protocol.ALPN)
 	c := d1.Attach(cl)
 	serve(t, c)
@@ -205,6 +210,10 @@ func TestGracefulClose(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() { _, err := c.Call(t.Context(), "x/long", nil); errc <- err }()
+	actx, cancel := context.WithCancel(t.Context())
+	abortErr := make(chan error, 1)
+	go func() { _, err := c.Call(actx, "x/long", "abort me"); abortErr <- err }()
+	<-started
 	<-started
 	_ = acc.Close()
 	if !acc.Draining() {
@@ -217,6 +226,13 @@ func TestGracefulClose(t *testing.T) {
 	if !c.Draining() {
 		t.Error("peer not draining after a shutting down answer")
 	}
+	cancel() // an abort sent during the grace period still cancels its request
+	if err := <-abortErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("aborted call = %v", err)
+	}
+	if got := <-abortedCause; !errors.Is(got, callerr.ErrAborted) {
+		t.Fatalf("aborted handler cause = %v", got)
+	}
 	err = <-errc
 	if ce, ok := errors.AsType[*callerr.CallError](err); !ok || ce.Message != "shutting down" {
 		t.Fatalf("long request = %v", err)
@@ -225,4 +241,33 @@ func TestGracefulClose(t *testing.T) {
 		t.Fatalf("Serve = %v", err)
 	}
 	_ = sv.Close(0x02, "shutdown")
+}
+
+// T-CALLP-59: behind a real endpoint, shutdown with core's default drain timeout lets the
+// engine write "shutting down" for a long request before the connection is closed (CALLP-R82).
+func TestEndpointShutdown(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{})
+	long := registry.HandlerFunc(func(ctx context.Context, oc *registry.OperationContext, in json.RawMessage) (json.RawMessage, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	d := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"x/long": long}, nil)}
+	node := coretest.StartEndpoint(t, protocol.NewCallAdapter(d))
+	cl := node.Dial(t, protocol.ALPN, nil)
+	c := (&protocol.Dispatcher{Invoker: newRegistry(t, ops{}, nil)}).Attach(cl)
+	serve(t, c)
+	errc := make(chan error, 1)
+	go func() { _, err := c.Call(t.Context(), "x/long", nil); errc <- err }()
+	<-started
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := node.Endpoint.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	err := <-errc
+	if ce, ok := errors.AsType[*callerr.CallError](err); !ok || ce.Code != callerr.Internal || ce.Message != "shutting down" || !ce.Retryable {
+		t.Fatalf("long call = %v, want INTERNAL shutting down", err)
+	}
 }
