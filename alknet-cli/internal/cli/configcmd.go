@@ -3,10 +3,15 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/alknet/alknet/alknet-cli/internal/config"
+	"github.com/alknet/alknet/alknet-cli/internal/node"
 	"github.com/alknet/alknet/alknet-cli/internal/output"
 	"github.com/alknet/alknet/alknet-cli/internal/paths"
 )
@@ -19,6 +24,7 @@ func (inv *invocation) newConfigCmd() *cobra.Command {
 		inv.newConfigValidateCmd(),
 		inv.newConfigShowCmd(),
 		inv.newConfigPathsCmd(),
+		inv.newConfigReloadCmd(),
 	)
 }
 
@@ -128,6 +134,71 @@ func (inv *invocation) newConfigPathsCmd() *cobra.Command {
 				rows = append(rows, []string{r.name, r.p.Path, string(r.p.Source)})
 			}
 			return output.Table(inv.stdio.Out, []string{"WHAT", "PATH", "SOURCE"}, rows)
+		}),
+	}
+}
+
+func (inv *invocation) newConfigReloadCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "reload",
+		Short: "Validate the file, then make the running node re-read it (SIGHUP) and print the outcome",
+		Args:  cobra.NoArgs,
+		RunE: run(func(ctx context.Context, cmd *cobra.Command, args []string) error {
+			s, err := inv.setup(false) // an invalid file is refused here, before any signal (exit 3)
+			if err != nil {
+				return err
+			}
+			state, li, err := paths.ProbeLock(s.layout.Lock.Path)
+			if err != nil {
+				return err
+			}
+			if state != paths.Running {
+				return output.Errorf(output.CodeNodeNotRunning, "no node is running from %s", s.layout.DataDir.Path).
+					WithHint("start it with `alknet serve`; the file is read at start")
+			}
+			before, err := node.ReadReloadStatus(s.layout.ReloadStatus.Path)
+			if err != nil {
+				return err
+			}
+			// The lock is held (CLI-R11): the PID belongs to the node.
+			if err := syscall.Kill(li.PID, syscall.SIGHUP); err != nil {
+				return fmt.Errorf("signal node pid %d: %w", li.PID, err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				st, err := node.ReadReloadStatus(s.layout.ReloadStatus.Path)
+				if err == nil && st.Generation > before.Generation {
+					if inv.g.json {
+						if err := output.WriteJSON(inv.stdio.Out, st, false); err != nil {
+							return err
+						}
+					} else {
+						inv.printf("reload %d: ok=%v\n", st.Generation, st.OK)
+						if len(st.Applied) > 0 {
+							inv.printf("applied: %s\n", strings.Join(st.Applied, ", "))
+						}
+						if len(st.RestartRequired) > 0 {
+							inv.printf("restart required for: %s\n", strings.Join(st.RestartRequired, ", "))
+						}
+					}
+					if !st.OK {
+						msg := "the node rejected the configuration"
+						if st.Error != nil {
+							msg += ": " + *st.Error
+						}
+						return &output.Error{Code: output.CodeConfigInvalid, Message: msg, Silent: inv.g.json}
+					}
+					return nil
+				}
+				if time.Now().After(deadline) {
+					return output.Errorf(output.CodeTimeout, "the node (pid %d) recorded no reload outcome within 10s", li.PID)
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
 		}),
 	}
 }

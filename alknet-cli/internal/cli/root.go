@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,8 +33,7 @@ type globals struct {
 type invocation struct {
 	stdio      Stdio
 	g          globals
-	stdinTaken string                      // the flag that already reads stdin (CLI-R24)
-	log        atomic.Pointer[slog.Logger] // set by serve once its logger exists
+	stdinTaken string // the flag that already reads stdin (CLI-R24)
 }
 
 func (inv *invocation) newRoot() *cobra.Command {

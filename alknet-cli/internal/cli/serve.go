@@ -25,6 +25,7 @@ type serveFlags struct {
 	listen, readyFile, metricsAddr string
 	requireVault, ephemeral        bool
 	pass                           passFlags
+	reloads                        <-chan struct{}
 }
 
 func (inv *invocation) newServeCmd() *cobra.Command {
@@ -40,6 +41,8 @@ func (inv *invocation) newServeCmd() *cobra.Command {
 			sigs := make(chan os.Signal, 2)
 			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer signal.Stop(sigs)
+			reloads := make(chan struct{}, 1) // SIGHUPs; coalesced while one is pending
+			f.reloads = reloads
 			stopWatch := make(chan struct{})
 			watchDone := make(chan struct{})
 			go func() {
@@ -51,7 +54,10 @@ func (inv *invocation) newServeCmd() *cobra.Command {
 						return
 					case sig := <-sigs:
 						if sig == syscall.SIGHUP {
-							inv.serveLog("SIGHUP received; configuration reload is not available in this version, restart the node to apply changes")
+							select {
+							case reloads <- struct{}{}:
+							default:
+							}
 							continue
 						}
 						if stopping {
@@ -86,13 +92,6 @@ func (inv *invocation) newServeCmd() *cobra.Command {
 	return cmd
 }
 
-// serveLog is set by serve once the logger exists; before that it writes nothing.
-func (inv *invocation) serveLog(msg string) {
-	if l := inv.log.Load(); l != nil {
-		l.Warn(msg)
-	}
-}
-
 // serve runs start-up steps 1–7 of CLI-R38 and hands the node to node.Run.
 func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 	started := time.Now()
@@ -107,7 +106,6 @@ func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	inv.log.Store(s.log)
 	cfg := s.cfg.Config
 	if len(cfg.Connect) > 0 || len(cfg.Route) > 0 {
 		key := "connect"
@@ -180,6 +178,8 @@ func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 	params := node.Params{
 		Config: cfg, Layout: s.layout, Log: s.log, Listen: f.listen, MetricsAddr: f.metricsAddr, ReadyFile: f.readyFile,
 		Store: st, TLS: id, Fingerprint: fp, Version: buildVersion(), Lock: lock, StartedAt: started,
+		ConfigFile: s.layout.Config.Path, Level: s.level, LevelFixed: inv.g.logLevel != "" || inv.g.verbose > 0,
+		Reloads: f.reloads,
 	}
 	if hint != nil {
 		params.Hint = hint

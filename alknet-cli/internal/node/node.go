@@ -51,6 +51,10 @@ type Params struct {
 	Version     string
 	Lock        *paths.InstanceLock
 	StartedAt   time.Time
+	ConfigFile  string          // re-read on reload
+	Level       *slog.LevelVar  // the log threshold a reload sets
+	LevelFixed  bool            // the level came from a flag, which wins over the file
+	Reloads     <-chan struct{} // one value per SIGHUP (CLI-R16); nil = no reloads
 }
 
 // ReadyInfo is the ready file's and the ready event's content (CLI-R72, CLI-R77).
@@ -212,16 +216,36 @@ func Run(ctx context.Context, p Params) (err error) {
 		_ = output.WriteJSON(p.Events, ev, false)
 	}
 
+	prevStatus, _ := ReadReloadStatus(p.Layout.ReloadStatus.Path)
+	level := p.Level
+	if level == nil {
+		level = new(slog.LevelVar)
+	}
+	running := *cfg
+	rl := &reloader{file: p.ConfigFile, statusPath: p.Layout.ReloadStatus.Path, running: &running, level: level,
+		levelFixed: p.LevelFixed, dyn: dyn, log: log, generation: prevStatus.Generation}
 	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down", "cause", context.Cause(ctx))
-	case e := <-serveErr:
-		runErr = e
-		log.Error("the endpoint stopped serving", "err", e)
-	case e := <-loopErr:
-		runErr = e
-		log.Info("shutting down", "cause", e)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down", "cause", context.Cause(ctx))
+			break wait
+		case e := <-serveErr:
+			runErr = e
+			log.Error("the endpoint stopped serving", "err", e)
+			break wait
+		case e := <-loopErr:
+			runErr = e
+			log.Info("shutting down", "cause", e)
+			break wait
+		case <-p.Reloads:
+			st := rl.reload()
+			if p.Events != nil {
+				st.Event = "reload"
+				_ = output.WriteJSON(p.Events, st, false)
+			}
+		}
 	}
 	// Shutdown (CLI-R50): endpoint drain, then the loop, then the metrics listener.
 	stopServe()
