@@ -37,6 +37,9 @@ type APIKeyRecord struct {
 // auth.ErrPrefixExhausted) when no free prefix was found.
 func (k *APIKeys) Create(ctx context.Context, req NewAPIKey) (secret.Secret, APIKeyRecord, error) {
 	s := k.s
+	if len(req.Scopes) > MaxScopes {
+		return secret.Secret{}, APIKeyRecord{}, coreErr(alkerr.CodeStoreInvalid, "create api key: too many scopes", nil)
+	}
 	var tok secret.Secret
 	var rec APIKeyRecord
 	err := s.inWriteTx(ctx, "create api key", func(tx *sql.Tx) error {

@@ -20,6 +20,10 @@ func WithMigration(o Options, version int, name, sqlText string) Options {
 // ReaderDB and WriterDB expose the pools (T1 checks pragmas on every pooled connection).
 func ReaderDB(s *Store) *sql.DB { return s.reader }
 
+// WatcherConn returns the watcher's pinned connection (safe for concurrent use, like every
+// *sql.Conn); nil without a watcher.
+func WatcherConn(s *Store) *sql.Conn { return s.watchConn }
+
 // WriterDB returns the writer pool; nil for a ReadOnly store.
 func WriterDB(s *Store) *sql.DB { return s.writer }
 

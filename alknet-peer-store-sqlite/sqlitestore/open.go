@@ -124,14 +124,16 @@ func (s *Store) open(ctx context.Context) error {
 		return newErr(CodeUnavailable, s.msgf("stat peer store"), err)
 	}
 	s.fileInfo = fi
-	st := s.state.Load()
-	id := s.ident.Load()
-	s.log.LogAttrs(ctx, slog.LevelInfo, "peer store open", slog.String("path", s.path),
-		slog.Int("schema_version", s.schemaVersion), slog.Int64("peers_generation", id.peersGen),
-		slog.Bool("read_only", s.opts.ReadOnly), slog.Bool("healthy", st.dropped == nil))
+	if in, err := s.Info(ctx); err == nil {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "peer store open", slog.String("path", s.path),
+			slog.Int("schema_version", in.SchemaVersion), slog.String("store_id", in.StoreID),
+			slog.Int("peers", in.Peers), slog.Int("api_keys", in.APIKeys), slog.Int("credentials", in.Credentials),
+			slog.Bool("read_only", s.opts.ReadOnly), slog.Bool("healthy", s.state.Load().dropped == nil))
+	}
 	if wconn != nil {
 		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		s.stopWatch = cancel
+		s.watchConn = wconn
 		s.watchDone = make(chan struct{})
 		go s.watch(wctx, wconn, dv)
 	}

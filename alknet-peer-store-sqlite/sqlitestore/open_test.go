@@ -83,6 +83,9 @@ func TestOpenCreatesSecureWALStore(t *testing.T) {
 			}
 			conns[i] = c
 		}
+		if name == "reader" {
+			conns = append(conns, sqlitestore.WatcherConn(s))
+		}
 		for i, c := range conns {
 			var app, fk, sync int
 			var jm string
@@ -96,7 +99,7 @@ func TestOpenCreatesSecureWALStore(t *testing.T) {
 				t.Errorf("%s conn %d: application_id=%d journal_mode=%s foreign_keys=%d synchronous=%d", name, i, app, jm, fk, sync)
 			}
 		}
-		for _, c := range conns {
+		for _, c := range conns[:n] {
 			_ = c.Close()
 		}
 	}

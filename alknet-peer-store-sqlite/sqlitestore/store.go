@@ -52,6 +52,7 @@ type Store struct {
 	subs     map[*subscription]struct{} // guarded by notifyMu
 	subsDone bool                       // guarded by notifyMu; set by Close
 
+	watchConn *sql.Conn // the watcher's pinned connection; owned by the watcher goroutine
 	stopWatch context.CancelFunc
 	watchDone chan struct{} // closed by the watcher goroutine when it exits; nil without a watcher
 	closeOnce sync.Once
