@@ -14,7 +14,9 @@ import (
 
 // APIKeys is the API-key management view of a [Store]. Keys resolve through
 // [Identities.ResolveToken]; rows are never deleted, so a prefix is never issued twice
-// (PSTORE-R13). Safe for concurrent use.
+// (PSTORE-R13). Every write method makes the writing process resolve with its effect before it
+// returns, except when the reload after the commit fails, which Health then reports (PSTORE-R39).
+// Safe for concurrent use.
 type APIKeys struct{ s *Store }
 
 // NewAPIKey describes a key to issue.

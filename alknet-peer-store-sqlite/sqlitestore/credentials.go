@@ -14,7 +14,9 @@ import (
 
 // Credentials is the credential view of a [Store]: a store.CredentialStore and
 // store.CredentialLister over EncryptedData blobs, which it stores exactly as given and never
-// decrypts. Get answers from the in-memory snapshot. Safe for concurrent use.
+// decrypts. Get answers from the in-memory snapshot. Every write method makes the writing process
+// see its effect from Get before it returns, except when the reload after the commit fails, which
+// Health then reports (PSTORE-R39). Safe for concurrent use.
 type Credentials struct{ s *Store }
 
 var (

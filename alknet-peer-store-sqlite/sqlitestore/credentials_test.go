@@ -2,6 +2,8 @@ package sqlitestore_test
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"errors"
 	"os"
 	"reflect"
@@ -59,10 +61,21 @@ func TestCredentialsRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(names, []string{"empty-salt", "full-salt", "nil-salt"}) {
 		t.Errorf("Providers = %v, %v", names, err)
 	}
-	// No plaintext the test encrypted elsewhere: the marker is ciphertext here, so check the
-	// blob bytes reach neither file in a form other than stored, and the secret never does.
-	secretText := []byte("plaintext-that-was-encrypted-elsewhere")
-	if err := c.Put(ctx, "sealed", blob(2, "ciphertext-bytes-only")); err != nil {
+	// No plaintext the test encrypted elsewhere reaches the file or its WAL: the blob is real
+	// AES-GCM ciphertext of secretText, sealed here as the vault would.
+	secretText := []byte("plaintext-api-key-sk-live-0123456789abcdef")
+	key := bytes.Repeat([]byte{0x42}, 32)
+	blk, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcm, err := cipher.NewGCM(blk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv := bytes.Repeat([]byte{0x24}, 12)
+	sealed := store.EncryptedData{KeyVersion: 2, IV: iv, Data: gcm.Seal(nil, iv, secretText, nil)}
+	if err := c.Put(ctx, "sealed", sealed); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{p, p + "-wal"} {

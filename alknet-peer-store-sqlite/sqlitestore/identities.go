@@ -28,7 +28,9 @@ const (
 
 // Identities is the identity view of a [Store]: an auth.IdentityStore, auth.ChangeNotifier and
 // auth.PolicySource, plus the management calls the CLI uses. Resolution answers from the
-// in-memory snapshot; management reads go to the database (PSTORE-R68). Safe for concurrent use.
+// in-memory snapshot; management reads go to the database (PSTORE-R68). Every write method makes
+// the writing process resolve with its effect before it returns, except when the reload after the
+// commit fails, which Health then reports (PSTORE-R39). Safe for concurrent use.
 type Identities struct{ s *Store }
 
 var (

@@ -81,6 +81,10 @@ func (s *Store) reloadLocked(ctx context.Context, force bool) ([]Channel, error)
 	if len(changed) == 0 {
 		return nil, nil
 	}
+	if s.closed.Load() {
+		// Close has swapped in the empty snapshots under reloadMu; never bring them back.
+		return nil, s.usable()
+	}
 	if newID != nil {
 		s.ident.Store(newID)
 		s.dropIdent = dropID
