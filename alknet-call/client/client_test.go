@@ -155,3 +155,23 @@ func TestSupervise(t *testing.T) {
 		}
 	})
 }
+
+// T-CALLP-86: Revoke of the server's identity closes a dialled connection (CALLP-R124).
+func TestRevokeDialled(t *testing.T) {
+	t.Parallel()
+	node := coretest.StartEndpoint(t, protocol.NewCallAdapter(&protocol.Dispatcher{Invoker: registryWith(t, "server/echo", echo)}))
+	cd := &protocol.Dispatcher{Invoker: registryWith(t, "", nil), Identities: fpProvider{fp: node.Fingerprint, id: "head"}}
+	cl := client.New(cd)
+	defer cl.Close()
+	cc, err := cl.Connect(t.Context(), node.Addr, client.CallCredentials{RemoteIdentity: &client.RemoteIdentity{Fingerprints: []string{node.Fingerprint}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := cd.Revoke("head"); res.Connections != 1 {
+		t.Fatalf("Revoke(head) = %+v", res)
+	}
+	<-cc.Done()
+	if _, err := cc.Call(t.Context(), "server/echo", 1); !errors.Is(err, protocol.ErrConnectionClosed) {
+		t.Fatalf("call after revocation = %v", err)
+	}
+}

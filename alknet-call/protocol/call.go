@@ -219,17 +219,21 @@ func (c *CallConnection) openRequestStream(ctx context.Context, sub bool) (*stre
 		}
 	}
 	if len(c.pool) > 0 && !sub {
-		i := int(c.poolNext.Add(1) % uint64(len(c.pool)))
-		c.poolMu.Lock()
-		defer c.poolMu.Unlock()
-		if st := c.pool[i]; st != nil && !st.dead() {
+		slot := &c.pool[c.poolNext.Add(1)%uint64(len(c.pool))]
+		select {
+		case slot.lock <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctxError(ctx)
+		}
+		defer func() { <-slot.lock }()
+		if st := slot.st; st != nil && !st.dead() {
 			return st, nil
 		}
 		st, err := c.newRequestStream(ctx, true)
 		if err != nil {
 			return nil, err
 		}
-		c.pool[i] = st
+		slot.st = st
 		return st, nil
 	}
 	return c.newRequestStream(ctx, false)

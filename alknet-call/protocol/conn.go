@@ -54,8 +54,7 @@ type CallConnection struct {
 	singleReady chan struct{} // single-stream mode: closed once singleSt is set
 	singleSt    *streamState
 
-	poolMu   sync.Mutex
-	pool     []*streamState // guarded by poolMu; long-lived request streams (CALLP-R74)
+	pool     []poolSlot // long-lived request streams (CALLP-R74)
 	poolNext atomic.Uint64
 
 	mu      sync.Mutex
@@ -87,7 +86,7 @@ func newCallConnection(d *Dispatcher, c *conn.Connection, co connOptions) *CallC
 		authFailCh:  make(chan struct{}),
 		servedGone:  make(chan struct{}, 1),
 		singleReady: make(chan struct{}),
-		pool:        make([]*streamState, opts.RequestStreams),
+		pool:        newPool(opts.RequestStreams),
 		served:      map[string]*servedEntry{},
 		pending:     map[string]*pendingEntry{},
 		streams:     map[*streamState]struct{}{},
@@ -103,6 +102,21 @@ func newCallConnection(d *Dispatcher, c *conn.Connection, co connOptions) *CallC
 		cc.metadata["remote_addr"] = a.String()
 	}
 	return cc
+}
+
+// poolSlot is one long-lived request stream; lock (size 1) guards st and is taken with a ctx, so
+// a caller never waits past its deadline for another caller's OpenBi.
+type poolSlot struct {
+	lock chan struct{}
+	st   *streamState // guarded by lock
+}
+
+func newPool(n int) []poolSlot {
+	p := make([]poolSlot, n)
+	for i := range p {
+		p[i].lock = make(chan struct{}, 1)
+	}
+	return p
 }
 
 // goOwned starts fn on a goroutine owned by the connection, unless Serve has already returned
