@@ -121,7 +121,8 @@ func StartNode(t testing.TB, opts NodeOptions) *Node {
 		}
 		select {
 		case err := <-n.serveErr:
-			if err != nil {
+			// ErrClosed: the test ended before the Serve goroutine started.
+			if err != nil && !errors.Is(err, endpoint.ErrClosed) {
 				t.Errorf("coretest: Serve returned %v", err)
 			}
 		case <-ctx.Done():

@@ -52,7 +52,7 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 	if !ok {
 		_ = c.Close(CloseNoHandler, CloseReason(CloseNoHandler))
 		e.log.LogAttrs(context.Background(), slog.LevelWarn, "connection closed: no handler for ALPN",
-			slog.Uint64("conn", lc.seq), slog.String("alpn", fmt.Sprintf("%q", alpn)), slog.Any("remote", c.RemoteAddr()))
+			slog.Uint64("conn", lc.seq), slog.String("alpn", fmt.Sprintf("%q", alpn)), slog.String("remote", addrString(c.RemoteAddr())))
 		return
 	}
 
@@ -67,7 +67,7 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 	lc.fp, lc.id = fp, id
 	e.mu.Unlock()
 	if id != nil && isClosed(changed) && e.revoked(fp, id) {
-		e.closeRevoked(lc, id)
+		e.closeRevoked(lc, fp, id)
 		return
 	}
 
@@ -79,7 +79,7 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 		peerID = id.ID
 	}
 	e.log.LogAttrs(context.Background(), slog.LevelDebug, "connection accepted",
-		slog.Uint64("conn", lc.seq), slog.Any("remote", c.RemoteAddr()), slog.String("alpn", alpn),
+		slog.Uint64("conn", lc.seq), slog.String("remote", addrString(c.RemoteAddr())), slog.String("alpn", alpn),
 		slog.String("fingerprint", fp), slog.String("peer_id", peerID))
 
 	err, panicked := e.callHandle(h, c, a, lc.seq)
@@ -190,23 +190,34 @@ func (e *Endpoint) revoked(fp string, had *auth.Identity) bool {
 	return now == nil || !had.SameGrants(*now)
 }
 
-func (e *Endpoint) closeRevoked(lc *liveConn, had *auth.Identity) {
-	_ = lc.c.Close(CloseAuthRequired, CloseReason(CloseAuthRequired))
+func (e *Endpoint) closeRevoked(lc *liveConn, fp string, had *auth.Identity) {
 	e.log.LogAttrs(context.Background(), slog.LevelInfo, "connection closed: credentials revoked",
-		slog.Uint64("conn", lc.seq), slog.String("peer_id", had.ID), slog.String("fingerprint", lc.fp))
+		slog.Uint64("conn", lc.seq), slog.String("peer_id", had.ID), slog.String("fingerprint", fp))
+	_ = lc.c.Close(CloseAuthRequired, CloseReason(CloseAuthRequired))
+}
+
+// addrString formats a possibly nil address for logs.
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
 }
 
 // watch re-checks live connections after every identity change until shutdown step 1
 // (CORE-R441). It owns no lock across provider calls.
 func (e *Endpoint) watch() {
 	defer close(e.watchDone)
+	ch := e.notifier.Changed()
 	for {
-		ch := e.notifier.Changed()
 		select {
 		case <-ch:
 		case <-e.watchStop:
 			return
 		}
+		// Take the next channel before re-checking, so a change made while the re-check runs
+		// is never missed.
+		ch = e.notifier.Changed()
 		e.recheck()
 	}
 }
@@ -227,7 +238,7 @@ func (e *Endpoint) recheck() {
 	e.mu.Unlock()
 	for _, en := range list {
 		if e.revoked(en.fp, en.id) {
-			e.closeRevoked(en.lc, en.id)
+			e.closeRevoked(en.lc, en.fp, en.id)
 		}
 	}
 }
