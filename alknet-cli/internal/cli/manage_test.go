@@ -427,3 +427,36 @@ func TestStatusAndStore(t *testing.T) {
 	}
 	mustCode(t, runCLI(t, "", append(flags, "peers", "list", "--json")...), 8, "STORE_CORRUPT")
 }
+
+// CLI-T2: dynamic completion lists peer ids, key prefixes and providers from the store.
+func TestDynamicCompletion(t *testing.T) {
+	t.Parallel()
+	dir, flags := isolated(t)
+	pw := initNode(t, dir, flags)
+	for _, id := range []string{"alpha", "beta"} {
+		if r := runCLI(t, "", append(flags, "peers", "add", id, "--disabled")...); r.code != 0 {
+			t.Fatalf("peers add: %+v", r)
+		}
+	}
+	if r := runCLI(t, "v", append(flags, "creds", "set", "openai", "--stdin", "--passphrase-file", pw)...); r.code != 0 {
+		t.Fatalf("creds set: %+v", r)
+	}
+	r := runCLI(t, "", append(flags, "__complete", "peers", "show", "")...)
+	if r.code != 0 || !strings.Contains(r.out, "alpha\nbeta\n") {
+		t.Fatalf("__complete peers show: %+v", r)
+	}
+	r = runCLI(t, "", append(flags, "__complete", "peers", "show", "b")...)
+	if strings.Contains(r.out, "alpha") || !strings.Contains(r.out, "beta") {
+		t.Fatalf("prefix completion: %q", r.out)
+	}
+	r = runCLI(t, "", append(flags, "__complete", "creds", "rm", "")...)
+	if !strings.Contains(r.out, "openai") {
+		t.Fatalf("__complete creds rm: %q", r.out)
+	}
+	// Silent without a store.
+	_, other := isolated(t)
+	r = runCLI(t, "", append(other, "__complete", "peers", "show", "")...)
+	if r.code != 0 || strings.Contains(r.out, "alpha") {
+		t.Fatalf("completion without a store: %+v", r)
+	}
+}

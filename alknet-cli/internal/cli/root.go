@@ -79,6 +79,7 @@ func (inv *invocation) newRoot() *cobra.Command {
 		inv.newSubscribeCmd(),
 		inv.newOpsCmd(),
 	)
+	inv.addCompletions(root)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
