@@ -1,8 +1,7 @@
 // Package client is the one-shot call client of `alknet call`, `subscribe` and `ops` (cli.md
-// §7.8, CLI-R36, CLI-R37, CLI-R73, CLI-R74): it dials one alknet/call connection, verifies the
-// server by pinned fingerprints only, and runs the call protocol engine with an empty registry,
-// so calls the server makes back are answered NOT_FOUND and the server sees an anonymous
-// remote unless a client certificate is presented.
+// §7.8, CLI-R36, CLI-R37, CLI-R73, CLI-R74): the call module's CallClient on a dispatcher with
+// an empty registry and no identity provider, so calls the server makes back are answered
+// NOT_FOUND and the server is verified by its pinned fingerprints alone.
 package client
 
 import (
@@ -13,13 +12,13 @@ import (
 	"time"
 
 	"github.com/alknet/alknet/alknet-call/callerr"
+	callclient "github.com/alknet/alknet/alknet-call/client"
 	"github.com/alknet/alknet/alknet-call/protocol"
 	"github.com/alknet/alknet/alknet-call/registry"
 	"github.com/alknet/alknet/alknet-cli/internal/output"
 	"github.com/alknet/alknet/alknet-core/alkerr"
 	"github.com/alknet/alknet/alknet-core/auth"
 	coreconfig "github.com/alknet/alknet/alknet-core/config"
-	"github.com/alknet/alknet/alknet-core/quictransport"
 	"github.com/alknet/alknet/alknet-core/tlsconf"
 )
 
@@ -38,14 +37,14 @@ type Options struct {
 // Client is one dialled connection. Close it; Close returns after the engine's goroutines
 // ended, which includes sending a pending abort (CLI-R73).
 type Client struct {
-	cc    *protocol.CallConnection
-	token auth.AuthToken
-	done  chan struct{} // closed when Serve returned
+	cl *callclient.CallClient
+	cc *protocol.CallConnection
 }
 
-// Dial connects and starts the engine. A certificate that matches no pin is SERVER_UNTRUSTED
-// (exit 9) naming the presented fingerprint; every other dial failure, including the connect
-// timeout, is CONNECT_FAILED (exit 9) (CLI-R62).
+// Dial connects through the call module's CallClient on a dispatcher of its own whose registry
+// is empty (CLI-R74). A certificate that matches no pin is SERVER_UNTRUSTED (exit 9) naming the
+// presented fingerprint; every other dial failure, including the connect timeout, is
+// CONNECT_FAILED (exit 9) (CLI-R62).
 func Dial(ctx context.Context, o Options) (*Client, error) {
 	if len(o.Pins) == 0 {
 		return nil, output.Errorf(output.CodeUsage, "no fingerprint to verify the server at %s", o.Addr).
@@ -55,19 +54,34 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 	if ct <= 0 {
 		ct = 10 * time.Second
 	}
+	empty, err := registry.NewBuilder().Build()
+	if err != nil {
+		return nil, err
+	}
+	d := &protocol.Dispatcher{Invoker: empty, Options: protocol.Options{CallTimeout: o.CallTimeout, Logger: o.Logger}}
+	opts := []callclient.Option{callclient.WithQUICSettings(o.QUIC)}
+	if o.Logger != nil {
+		opts = append(opts, callclient.WithLogger(o.Logger))
+	}
+	cl := callclient.New(d, opts...)
 	dctx, cancel := context.WithTimeout(ctx, ct)
 	defer cancel()
-	c, err := quictransport.Dial(dctx, o.Addr, tlsconf.ClientOptions{
-		ALPN: protocol.ALPN, Local: o.Identity, PinnedFingerprints: o.Pins,
-	}, quictransport.ClientConfig(o.QUIC))
+	cc, err := cl.Connect(dctx, o.Addr, callclient.CallCredentials{
+		TLS: o.Identity, AuthToken: o.Token, RemoteIdentity: &callclient.RemoteIdentity{Fingerprints: o.Pins},
+	})
 	if err != nil {
+		_ = cl.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if alkerr.CodeOf(err) == alkerr.CodeTLSPeerMismatch {
-			return nil, output.Errorf(output.CodeServerUntrusted, "the server at %s is not the expected node: %v", o.Addr, output.Classify(err).Message).
+		ce, _ := errors.AsType[*callclient.ClientError](err)
+		switch {
+		case ce != nil && ce.Kind == callclient.ErrKindRemoteIdentityMismatch:
+			return nil, output.Errorf(output.CodeServerUntrusted, "the server at %s is not the expected node: %v", o.Addr, output.Classify(ce.Err).Message).
 				WithHint("check --pin (or the peer entry); if the node's key changed on purpose, update the pin").
 				WithDetail("cause_code", string(alkerr.CodeTLSPeerMismatch))
+		case ce != nil && ce.Kind == callclient.ErrKindTLSSetup:
+			return nil, output.Errorf(output.CodeInvalidInput, "cannot use the pins or credentials: %v", ce.Err)
 		}
 		e := output.Errorf(output.CodeConnectFailed, "cannot connect to %s: %v", o.Addr, err).
 			WithHint("check that the node runs and listens there (alknet serve), and the address and port")
@@ -76,30 +90,12 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		}
 		return nil, e
 	}
-	empty, err := registry.NewBuilder().Build()
-	if err != nil {
-		_ = c.Close(0, "")
-		return nil, err
-	}
-	d := &protocol.Dispatcher{Invoker: empty, Options: protocol.Options{CallTimeout: o.CallTimeout, Logger: o.Logger}}
-	cl := &Client{cc: d.Attach(c), token: o.Token, done: make(chan struct{})}
-	go func() {
-		defer close(cl.done)
-		_ = cl.cc.Serve(context.WithoutCancel(ctx))
-	}()
-	return cl, nil
-}
-
-func (cl *Client) callOpts() []protocol.CallOption {
-	if cl.token.Len() == 0 {
-		return nil
-	}
-	return []protocol.CallOption{protocol.WithAuthToken(cl.token)}
+	return &Client{cl: cl, cc: cc}, nil
 }
 
 // Call runs one request; errors are mapped by MapError.
-func (cl *Client) Call(ctx context.Context, op string, input json.RawMessage, opts ...protocol.CallOption) (json.RawMessage, error) {
-	out, err := cl.cc.Call(ctx, op, input, append(cl.callOpts(), opts...)...)
+func (c *Client) Call(ctx context.Context, op string, input json.RawMessage, opts ...protocol.CallOption) (json.RawMessage, error) {
+	out, err := c.cc.Call(ctx, op, input, opts...)
 	if err != nil {
 		return nil, MapError(ctx, err)
 	}
@@ -107,20 +103,16 @@ func (cl *Client) Call(ctx context.Context, op string, input json.RawMessage, op
 }
 
 // Subscribe opens a subscription.
-func (cl *Client) Subscribe(ctx context.Context, op string, input json.RawMessage, opts ...protocol.CallOption) (*protocol.Subscription, error) {
-	s, err := cl.cc.Subscribe(ctx, op, input, append(cl.callOpts(), opts...)...)
+func (c *Client) Subscribe(ctx context.Context, op string, input json.RawMessage, opts ...protocol.CallOption) (*protocol.Subscription, error) {
+	s, err := c.cc.Subscribe(ctx, op, input, opts...)
 	if err != nil {
 		return nil, MapError(ctx, err)
 	}
 	return s, nil
 }
 
-// Close ends the connection and waits for the engine (CLI-R73).
-func (cl *Client) Close() error {
-	err := cl.cc.Close()
-	<-cl.done
-	return err
-}
+// Close ends the connection and waits for the engine (CLI-R73, CLNT-R12).
+func (c *Client) Close() error { return c.cl.Close() }
 
 // MapError maps an error after the connection was established (CLI-R62): the command's own
 // cancellation is INTERRUPTED; remote NOT_FOUND, FORBIDDEN and TIMEOUT keep their names; the
