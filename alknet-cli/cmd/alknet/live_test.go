@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -205,4 +207,95 @@ func readFile(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// CLI-T19: key rotation keeps the peer id while connected.
+func TestKeyRotationWhileConnected(t *testing.T) {
+	t.Parallel()
+	a, b, old := newNode(t), newNode(t), newNode(t)
+	apw, bpw := a.initNode(), b.initNode()
+	fpOf := func(n *node) string {
+		r := n.run("", "identity", "show", "--json")
+		var id struct {
+			Fingerprint string `json:"fingerprint"`
+		}
+		_ = json.Unmarshal([]byte(r.out), &id)
+		return id.Fingerprint
+	}
+	fpA, fpB := fpOf(a), fpOf(b)
+	// A copy of B's keystore from before the rotation.
+	ks, err := readAll(filepath.Join(b.dataDir(), "keystore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(old.dataDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(old.dataDir(), "keystore.json"), []byte(ks), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := a.serve("--passphrase-file", apw)
+	a.run("", "peers", "add", "b", "--fingerprint", fpB, "--scope", "node:read")
+	asB := []string{"--as-node", "--passphrase-file", bpw, "--addr", p.ready.Listen, "--pin", fpA}
+	sub := b.start("", append([]string{"subscribe", "/node/heartbeat", "--input", `{"interval_ms":100}`, "--json"}, asB...)...)
+	eventually(t, "the old-key stream", func() bool { return strings.Contains(sub.stdout.String(), `"seq":2`) })
+
+	r := b.run("", "identity", "rotate", "--yes", "--passphrase-file", bpw, "--json")
+	var rot struct {
+		NewFingerprint string `json:"new_fingerprint"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &rot); err != nil || r.code != 0 {
+		t.Fatalf("identity rotate: %+v", r)
+	}
+	if r := a.run("", "peers", "rotate", "b", "--fingerprint", rot.NewFingerprint, "--keep-old"); r.code != 0 {
+		t.Fatalf("peers rotate --keep-old: %+v", r)
+	}
+	n := strings.Count(sub.stdout.String(), "\n")
+	eventually(t, "events after the rotation", func() bool { return strings.Count(sub.stdout.String(), "\n") >= n+3 })
+	r = b.run("", append([]string{"call", "/node/whoami", "--json"}, asB...)...)
+	if r.code != 0 || !strings.Contains(r.out, `"id":"b"`) {
+		t.Fatalf("new key not authorised as b: %+v", r)
+	}
+	if r := a.run("", "peers", "update", "b", "--remove-fingerprint", fpB); r.code != 0 {
+		t.Fatalf("remove the old fingerprint: %+v", r)
+	}
+	<-sub.done
+	if sub.exitCode != 9 {
+		t.Fatalf("old-key subscription exited %d: %s", sub.exitCode, sub.stderr.String())
+	}
+	oldArgs := []string{"call", "/node/info", "--json", "--as-node", "--passphrase-file", bpw, "--addr", p.ready.Listen, "--pin", fpA}
+	if r := old.run("", oldArgs...); r.code != 6 {
+		t.Fatalf("old key still admitted: %+v", r)
+	}
+	if r := b.run("", append([]string{"call", "/node/info"}, asB...)...); r.code != 0 {
+		t.Fatalf("new key refused: %+v", r)
+	}
+	p.stop(syscall.SIGINT)
+}
+
+// CLI-T35 (refusals), CLI-T29: non-loopback metrics addresses are exit 3; a store owned by
+// another user is WRONG_OWNER with the sudo hint.
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	n := newNode(t)
+	for _, addr := range []string{"0.0.0.0:9464", "192.0.2.1:9464"} {
+		r := n.run("", "serve", "--ephemeral", "--listen", "127.0.0.1:0", "--metrics-addr", addr, "--json")
+		je := expectError(t, r, 3, "CONFIG_INVALID")
+		if !strings.Contains(je.Error.Message, "loopback") {
+			t.Fatalf("message %q does not explain the loopback rule", je.Error.Message)
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	n.initNode()
+	db := filepath.Join(n.dataDir(), "alknet.db")
+	if err := os.Chown(db, 65534, 65534); err != nil {
+		t.Skipf("chown: %v", err)
+	}
+	r := n.run("", "peers", "list", "--json")
+	je := expectError(t, r, 6, "WRONG_OWNER")
+	if !strings.Contains(r.err, "sudo -u ") || !strings.Contains(je.Error.Message, db) {
+		t.Fatalf("no sudo hint or path: %+v", r)
+	}
 }
