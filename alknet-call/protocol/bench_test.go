@@ -189,27 +189,66 @@ func BenchmarkParallel64(b *testing.B) {
 	})
 }
 
-// BenchmarkSubscriptionThroughput streams 64 KiB values on one subscription.
+// BenchmarkSubscriptionThroughput streams 64 KiB values on one subscription; quicfloor pushes the
+// same framed bytes over one raw quic-go stream.
 func BenchmarkSubscriptionThroughput(b *testing.B) {
-	value := json.RawMessage(`"` + string(make([]byte, 0)) + string(bytesOf('x', 64<<10-2)) + `"`)
-	d1 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{}, nil)}
-	d2 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{"bench/stream": streamN(value)}, nil)}
-	c, _, _, _ := pair(b, d1, d2, nil, nil)
-	b.SetBytes(int64(len(value)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	sub, err := c.Subscribe(context.Background(), "bench/stream", b.N)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for range b.N {
-		if _, err := sub.Next(context.Background()); err != nil {
+	value := json.RawMessage(`"` + string(bytesOf('x', 64<<10-2)) + `"`)
+	b.Run("alknet", func(b *testing.B) {
+		d1 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{}, nil)}
+		d2 := &protocol.Dispatcher{Invoker: newRegistry(b, ops{"bench/stream": streamN(value)}, nil)}
+		c, _, _, _ := pair(b, d1, d2, nil, nil)
+		b.SetBytes(int64(len(value)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		sub, err := c.Subscribe(context.Background(), "bench/stream", b.N)
+		if err != nil {
 			b.Fatal(err)
 		}
-	}
-	if _, err := sub.Next(context.Background()); err != io.EOF {
-		b.Fatal(err)
-	}
+		for range b.N {
+			if _, err := sub.Next(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := sub.Next(context.Background()); err != io.EOF {
+			b.Fatal(err)
+		}
+	})
+	b.Run("quicfloor", func(b *testing.B) {
+		client, server := rawQUICPair(b)
+		msg := binary.BigEndian.AppendUint32(nil, uint32(len(value)))
+		msg = append(msg, value...)
+		n := b.N
+		go func() {
+			s, err := server.AcceptStream(context.Background())
+			if err != nil {
+				return
+			}
+			var one [1]byte
+			_, _ = s.Read(one[:])
+			for range n {
+				if _, err := s.Write(msg); err != nil {
+					return
+				}
+			}
+			_ = s.Close()
+		}()
+		b.SetBytes(int64(len(value)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		s, err := client.OpenStreamSync(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = s.Write([]byte{1})
+		buf := make([]byte, len(msg))
+		for range n {
+			if _, err := io.ReadFull(s, buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s.CancelRead(0)
+		_ = s.Close()
+	})
 }
 
 func bytesOf(c byte, n int) []byte {

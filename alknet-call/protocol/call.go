@@ -335,7 +335,7 @@ func (c *CallConnection) deliver(st *streamState, e wire.Envelope) {
 	}
 	switch e.Type {
 	case wire.EventResponded:
-		out := wire.DecodeResponded(e.Payload).Output
+		out := e.Responded().Output
 		if !p.sub {
 			p.finish(result{val: out})
 			return

@@ -34,6 +34,22 @@ type Envelope struct {
 	// Payload is the raw JSON value of "payload". After decoding it is never nil ("null" for JSON
 	// null) and aliases the decoded body. When encoding, nil means null.
 	Payload []byte
+
+	output  []byte // DecodeEnvelope: the payload's single top-level "output" value, if any
+	scanned bool   // DecodeEnvelope filled output
+}
+
+// Responded returns e's payload decoded as call.responded (CALLP-R40). For an envelope returned by
+// [DecodeEnvelope] or [FrameReader.Next] it reuses the scan that decoder made; otherwise it is
+// [DecodeResponded](e.Payload).
+func (e Envelope) Responded() Responded {
+	if !e.scanned {
+		return DecodeResponded(e.Payload)
+	}
+	if e.output == nil {
+		return Responded{Output: []byte("null")}
+	}
+	return Responded{Output: e.output}
 }
 
 // MarshalJSON returns the canonical body of e (CALLP-R26): compact, keys in the order type, id,
@@ -66,7 +82,15 @@ var errInvalidJSON = errors.New("payload is not one valid JSON value")
 func DecodeEnvelope(body []byte) (Envelope, error) {
 	var e Envelope
 	var hasType, hasID, hasPayload bool
-	err := walkObject(body, func(key string, start, end int) error {
+	outputs := 0
+	sc := scanner{b: body, nestedKey: "payload", nested: func(key string, start, end int) error {
+		if key == "output" {
+			outputs++
+			e.output = body[start:end:end]
+		}
+		return nil
+	}}
+	err := sc.walk(func(key string, start, end int) error {
 		switch key {
 		case "type":
 			if hasType {
@@ -115,5 +139,9 @@ func DecodeEnvelope(body []byte) (Envelope, error) {
 	if KnownType(e.Type) && (len(e.ID) == 0 || len(e.ID) > MaxIDLen) {
 		return Envelope{}, fmt.Errorf("%w: id length %d outside 1..%d", ErrMalformed, len(e.ID), MaxIDLen)
 	}
+	if outputs != 1 || e.Payload[0] != '{' {
+		e.output = nil // duplicate or missing output, or a payload that is not an object: null (CALLP-R27, R40)
+	}
+	e.scanned = true
 	return e, nil
 }

@@ -62,9 +62,10 @@ const readChunk = 16 << 10
 
 // FrameReader reads frames from one stream. It is not safe for concurrent use.
 type FrameReader struct {
-	r      io.Reader
-	limit  int
-	prefix [PrefixLen]byte
+	r       io.Reader
+	limit   int
+	prefix  [PrefixLen]byte
+	scratch []byte // reused body buffer for large frames
 }
 
 // NewFrameReader returns a reader of frames from r with the given receive limit (≤ 0 or above
@@ -104,36 +105,53 @@ func (fr *FrameReader) NextBody() ([]byte, error) {
 	case uint64(size) > uint64(fr.limit):
 		return nil, fmt.Errorf("announced %d bytes, limit %d: %w", size, fr.limit, ErrFrameTooLarge)
 	}
-	return readBody(fr.r, int(size))
+	return fr.readBody(int(size))
 }
 
-func readBody(r io.Reader, size int) ([]byte, error) {
+// readBody reads a body of size bytes. Bodies up to readChunk are allocated at once; larger ones
+// are read into the reader's scratch buffer, which grows only as bytes arrive (CALLP-R14), and
+// copied into an exact-size buffer once complete (the envelope aliases it, so the scratch is
+// reused for the next frame).
+func (fr *FrameReader) readBody(size int) ([]byte, error) {
 	if size <= readChunk {
 		buf := make([]byte, size)
-		if _, err := io.ReadFull(r, buf); err != nil {
+		if _, err := io.ReadFull(fr.r, buf); err != nil {
 			return nil, bodyErr(err)
 		}
 		return buf, nil
 	}
-	buf := make([]byte, 0, readChunk)
+	buf := fr.scratch[:0]
+	if cap(buf) < readChunk {
+		buf = make([]byte, 0, readChunk)
+	}
 	for len(buf) < size {
 		if len(buf) == cap(buf) {
-			nc := min(2*cap(buf), size)
-			nb := make([]byte, len(buf), nc)
+			nb := make([]byte, len(buf), min(2*cap(buf), size))
 			copy(nb, buf)
 			buf = nb
 		}
-		m, err := r.Read(buf[len(buf):cap(buf)])
+		m, err := fr.r.Read(buf[len(buf):min(cap(buf), size)])
 		buf = buf[:len(buf)+m]
-		if err != nil {
-			if len(buf) == size {
-				break
-			}
+		if err != nil && len(buf) < size {
+			fr.keep(buf)
 			return nil, bodyErr(err)
 		}
 	}
-	return buf, nil
+	fr.keep(buf)
+	return append([]byte(nil), buf...), nil
 }
+
+// keep retains buf as scratch unless it is large.
+func (fr *FrameReader) keep(buf []byte) {
+	if cap(buf) <= maxScratch {
+		fr.scratch = buf[:0]
+	} else {
+		fr.scratch = nil
+	}
+}
+
+// maxScratch is the largest scratch buffer a FrameReader keeps between frames.
+const maxScratch = 1 << 20
 
 func bodyErr(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {

@@ -47,6 +47,9 @@ func seedPayloads(f *testing.F) {
 
 func checkEnvelope(t *testing.T, e wire.Envelope) {
 	t.Helper()
+	if got, want := e.Responded().Output, wire.DecodeResponded(e.Payload).Output; !bytes.Equal(got, want) {
+		t.Fatalf("Envelope.Responded() = %q, DecodeResponded = %q", got, want)
+	}
 	b, err := wire.AppendFrame(nil, e, 0)
 	if err != nil {
 		t.Fatalf("re-encode %+v: %v", e, err)

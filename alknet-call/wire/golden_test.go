@@ -48,7 +48,10 @@ func reencode(t *testing.T, e wire.Envelope) wire.Envelope {
 			p, err = r.MarshalJSON()
 		}
 	case wire.EventResponded:
-		p, err = wire.DecodeResponded(e.Payload).MarshalJSON()
+		if got, want := e.Responded().Output, wire.DecodeResponded(e.Payload).Output; !bytes.Equal(got, want) {
+			t.Fatalf("Envelope.Responded() = %q, want %q", got, want)
+		}
+		p, err = e.Responded().MarshalJSON()
 	case wire.EventError:
 		p, err = wire.EncodeCallError(wire.DecodeCallError(e.Payload))
 	case wire.EventCompleted, wire.EventAborted:

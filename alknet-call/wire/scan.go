@@ -20,6 +20,11 @@ type scanner struct {
 	b     []byte
 	i     int
 	sawWS bool // insignificant whitespace was skipped somewhere
+
+	// nested, when set, receives the members of the object value of the top-level key nestedKey
+	// while that value is scanned, so the value is walked only once.
+	nestedKey string
+	nested    memberFunc
 }
 
 // strPlain marks the bytes that may appear in a JSON string without an escape and end nothing:
@@ -292,7 +297,14 @@ func (s *scanner) object(depth int, fn memberFunc) error {
 		s.i++
 		s.ws()
 		start := s.i
-		if err := s.value(depth); err != nil {
+		if nf := s.nested; nf != nil && depth == 1 && key == s.nestedKey && s.i < len(s.b) && s.b[s.i] == '{' {
+			s.nested = nil
+			err = s.object(depth+1, nf)
+			s.nested = nf
+		} else {
+			err = s.value(depth)
+		}
+		if err != nil {
 			return err
 		}
 		if fn != nil {
@@ -322,10 +334,16 @@ var errNotObject = errors.New("not an object")
 // walkObject parses b as exactly one JSON object surrounded by optional whitespace and calls fn for
 // each top-level member. It checks UTF-8 validity of the whole input first (CALLP-R17).
 func walkObject(b []byte, fn memberFunc) error {
+	s := scanner{b: b}
+	return s.walk(fn)
+}
+
+// walk is walkObject on a prepared scanner.
+func (s *scanner) walk(fn memberFunc) error {
+	b := s.b
 	if !utf8.Valid(b) {
 		return errors.New("invalid UTF-8")
 	}
-	s := scanner{b: b}
 	s.ws()
 	if s.i >= len(s.b) {
 		return errSyntax
