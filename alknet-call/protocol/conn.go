@@ -151,6 +151,8 @@ func (c *CallConnection) Serve(ctx context.Context) error {
 	c.serving = true
 	c.mu.Unlock()
 
+	c.log.Debug("call connection serving", "alpn", c.conn.ALPN(), "remote_addr", c.metadata["remote_addr"],
+		"peer_id", string(c.peerID), "single_stream", c.single)
 	acceptCtx, stopAccept := context.WithCancel(c.baseCtx)
 	defer stopAccept()
 	c.goOwned(func() { c.acceptLoop(acceptCtx) })
@@ -183,6 +185,8 @@ func (c *CallConnection) Serve(ctx context.Context) error {
 	c.mu.Unlock()
 	c.wg.Wait()
 	c.d.detach(c)
+	c.log.Debug("call connection ended", "remote_addr", c.metadata["remote_addr"], "peer_id", string(c.peerID),
+		"err", result)
 	return result
 }
 

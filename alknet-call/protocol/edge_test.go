@@ -13,6 +13,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/alknet/alknet/alknet-call/callerr"
 	"github.com/alknet/alknet/alknet-call/protocol"
 	"github.com/alknet/alknet/alknet-call/registry"
 	"github.com/alknet/alknet/alknet-call/wire"
@@ -172,5 +173,35 @@ func TestStalledHugeFrames(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if grow := int64(after.HeapInuse) - int64(before.HeapInuse); grow > 8<<20 {
 		t.Fatalf("heap grew by %d bytes, want < 8 MiB", grow)
+	}
+}
+
+// CALLP-R95: an oversize subscription value ends the subscription with INTERNAL "response too
+// large"; that emit and every later one fail.
+func TestSubscriptionValueTooLarge(t *testing.T) {
+	t.Parallel()
+	emitErrs := make(chan error, 2)
+	s := registry.StreamHandlerFunc(func(ctx context.Context, oc *registry.OperationContext, in json.RawMessage, emit registry.Emit) error {
+		_ = emit(json.RawMessage(`1`))
+		emitErrs <- emit(json.RawMessage(`"` + strings.Repeat("x", 4096) + `"`))
+		emitErrs <- emit(json.RawMessage(`2`))
+		return nil
+	})
+	d1 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{}, nil)}
+	d2 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"s/big": s}, nil), Options: protocol.Options{MaxFrameSize: 1024}}
+	c, _, _, _ := pair(t, d1, d2, nil, nil)
+	sub, err := c.Subscribe(t.Context(), "s/big", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := sub.Next(t.Context()); err != nil || string(v) != "1" {
+		t.Fatalf("first value: %s %v", v, err)
+	}
+	_, err = sub.Next(t.Context())
+	if ce, ok := errors.AsType[*callerr.CallError](err); !ok || ce.Code != callerr.Internal || ce.Message != "response too large" {
+		t.Fatalf("terminal = %v", err)
+	}
+	if e1, e2 := <-emitErrs, <-emitErrs; e1 == nil || e2 == nil {
+		t.Fatalf("emits after the oversize value: %v, %v", e1, e2)
 	}
 }

@@ -105,6 +105,7 @@ func (c *CallConnection) run(se *servedEntry, payload []byte, readTime time.Time
 	if req.AuthToken != "" { // CALLP-R86
 		id, ok := c.resolveToken(se.ctx, req.AuthToken)
 		if !ok {
+			c.log.Warn("auth_token did not resolve", "remote_addr", c.metadata["remote_addr"], "request_id", se.id)
 			c.answer(se, callerr.New(callerr.Forbidden, msgAuthFailed))
 			c.countAuthFailure()
 			return
