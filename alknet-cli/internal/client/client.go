@@ -95,7 +95,11 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 
 // Call runs one request; errors are mapped by MapError.
 func (c *Client) Call(ctx context.Context, op string, input json.RawMessage, opts ...protocol.CallOption) (json.RawMessage, error) {
-	out, err := c.cc.Call(ctx, op, input, opts...)
+	var in any = input
+	if len(input) == 0 {
+		in = nil // JSON null
+	}
+	out, err := c.cc.Call(ctx, op, in, opts...)
 	if err != nil {
 		return nil, MapError(ctx, err)
 	}
@@ -104,7 +108,11 @@ func (c *Client) Call(ctx context.Context, op string, input json.RawMessage, opt
 
 // Subscribe opens a subscription.
 func (c *Client) Subscribe(ctx context.Context, op string, input json.RawMessage, opts ...protocol.CallOption) (*protocol.Subscription, error) {
-	s, err := c.cc.Subscribe(ctx, op, input, opts...)
+	var in any = input
+	if len(input) == 0 {
+		in = nil // JSON null
+	}
+	s, err := c.cc.Subscribe(ctx, op, in, opts...)
 	if err != nil {
 		return nil, MapError(ctx, err)
 	}
