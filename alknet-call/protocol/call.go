@@ -167,7 +167,7 @@ func (c *CallConnection) start(ctx context.Context, deadline time.Time, hasDeadl
 		rem := time.Until(deadline)
 		if rem <= 0 {
 			p.finish(result{err: timeoutError().WithCause(context.DeadlineExceeded)})
-			st.reset(wire.StreamCodeCancelled)
+			c.giveUp(st)
 			return p, nil
 		}
 		if ms := int64((rem + time.Millisecond - 1) / time.Millisecond); ms <= wire.MaxTimeoutMS {
@@ -181,7 +181,7 @@ func (c *CallConnection) start(ctx context.Context, deadline time.Time, hasDeadl
 			ce = callerr.New(callerr.InvalidInput, msgBadInput).WithCause(err)
 		}
 		p.finish(result{err: ce})
-		st.reset(wire.StreamCodeCancelled)
+		c.giveUp(st)
 		return p, nil
 	}
 	if err := c.writeRequest(ctx, st, frame); err != nil {
@@ -192,7 +192,7 @@ func (c *CallConnection) start(ctx context.Context, deadline time.Time, hasDeadl
 		} else {
 			p.finish(result{err: errStreamClosed()})
 		}
-		st.reset(wire.StreamCodeCancelled)
+		c.giveUp(st)
 		return p, nil
 	}
 	p.written.Store(true)
@@ -202,6 +202,14 @@ func (c *CallConnection) start(ctx context.Context, deadline time.Time, hasDeadl
 		st.wmu.Unlock()
 	}
 	return p, nil
+}
+
+// giveUp resets a request stream that carries nothing else; a shared stream is left alone (a
+// failed write has already marked it broken, so the pool replaces it).
+func (c *CallConnection) giveUp(st *streamState) {
+	if !st.shared {
+		st.reset(wire.StreamCodeCancelled)
+	}
 }
 
 // openRequestStream is the requester's stream strategy: a new stream per request (CALLP-R72), a

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/alknet/alknet/alknet-call/callerr"
 	"github.com/alknet/alknet/alknet-call/protocol"
 	"github.com/alknet/alknet/alknet-call/registry"
+	"github.com/alknet/alknet/alknet-call/wire"
 )
 
 // CALLP-R74: unary calls on a pool of long-lived request streams keep every abort, ordering and
@@ -104,4 +106,23 @@ func TestPooledRequestStreams(t *testing.T) {
 		t.Fatalf("pending pooled call after loss = %v", err)
 	}
 	<-cause
+}
+
+// A request too large for the frame limit fails locally without disturbing the other calls on
+// its pooled stream (CALLP-R74, §7.3).
+func TestPooledRequestTooLarge(t *testing.T) {
+	t.Parallel()
+	d1 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{}, nil), Options: protocol.Options{RequestStreams: 1, MaxFrameSize: 1024}}
+	d2 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"x/echo": echo()}, nil)}
+	c, _, _, _ := pair(t, d1, d2, nil, nil)
+	if _, err := c.Call(t.Context(), "x/echo", 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Call(t.Context(), "x/echo", strings.Repeat("x", 2048))
+	if ce, ok := errors.AsType[*callerr.CallError](err); !ok || ce.Message != "request too large" || !errors.Is(err, wire.ErrFrameTooLarge) {
+		t.Fatalf("oversize call = %v", err)
+	}
+	if out, err := c.Call(t.Context(), "x/echo", 2); err != nil || string(out) != "2" {
+		t.Fatalf("call after the oversize one: %s %v", out, err)
+	}
 }
