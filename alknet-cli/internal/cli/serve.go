@@ -125,9 +125,6 @@ func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 			return output.Errorf(output.CodeUsage, "--listen %q is not a HOST:PORT address", f.listen)
 		}
 	}
-	if cfg.TLS.Mode == "x509" {
-		return output.Errorf(output.CodeConfigInvalid, "%s: tls.mode = \"x509\" is not available in this build; use \"vault\" or \"ephemeral\"", s.cfg.File)
-	}
 	// Step 2.
 	if err := disableCoreDumps(); err != nil {
 		s.log.Warn("cannot disable core dumps", "err", err)
@@ -194,6 +191,27 @@ func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 // against its header (CLI-R27), or an ephemeral key (D4, VAULT-R113).
 func (inv *invocation) serveIdentity(ctx context.Context, s *session, f serveFlags) (tlsconf.Identity, string, error) {
 	cfg := s.cfg.Config
+	if cfg.TLS.Mode == "x509" && !f.ephemeral {
+		// Nothing needs the vault in x509 mode: no passphrase is asked for (CLI-R38 step 5).
+		fi, err := os.Stat(cfg.TLS.KeyFile)
+		if err != nil {
+			return tlsconf.Identity{}, "", output.Errorf(output.CodeConfigInvalid, "tls.key_file %s: %v", cfg.TLS.KeyFile, err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			return tlsconf.Identity{}, "", output.Errorf(output.CodeInsecurePermissions,
+				"tls.key_file %s has mode %04o: other users could read the private key", cfg.TLS.KeyFile, perm).
+				WithHint("chmod 600 " + cfg.TLS.KeyFile)
+		}
+		if err := paths.CheckOwner(cfg.TLS.KeyFile, "TLS key file"); err != nil {
+			return tlsconf.Identity{}, "", err
+		}
+		id := tlsconf.Identity{Kind: tlsconf.KindX509, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile}
+		cert, err := id.Certificate()
+		if err != nil {
+			return tlsconf.Identity{}, "", err
+		}
+		return id, fingerprint.FromCertificate(cert.Leaf), nil
+	}
 	if !f.ephemeral && cfg.TLS.Mode != "ephemeral" && paths.Exists(s.layout.Keystore.Path) {
 		v, _, err := inv.unlockNode(ctx, s, f.pass)
 		if err != nil {
