@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/alknet/alknet/alknet-core/alkerr"
 	"github.com/alknet/alknet/alknet-core/auth"
 	"github.com/alknet/alknet/alknet-core/conn"
+	"github.com/alknet/alknet/alknet-core/coretest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -390,32 +390,7 @@ func TestConnectionCtxFirst(t *testing.T) {
 
 func TestCodesDocumented(t *testing.T) {
 	t.Parallel()
-	checkCodesDocumented(t, conn.Codes())
-}
-
-func checkCodesDocumented(t *testing.T, codes []alkerr.Code) {
-	t.Helper()
-	doc, err := os.ReadFile("../../docs/errors.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	section := string(doc)
-	if i := strings.Index(section, "## alknet-core"); i >= 0 {
-		section = section[i:]
-		if j := strings.Index(section[3:], "\n## "); j >= 0 {
-			section = section[:j+3]
-		}
-	}
-	seen := map[alkerr.Code]bool{}
-	for _, c := range codes {
-		if seen[c] {
-			t.Errorf("code %s listed twice", c)
-		}
-		seen[c] = true
-		if !strings.Contains(section, "`"+string(c)+"`") {
-			t.Errorf("code %s missing from the alknet-core section of docs/errors.md", c)
-		}
-	}
+	coretest.CheckErrorCodes(t, "alknet-core", conn.Codes())
 }
 
 // trackingRWC is an io.ReadWriteCloser without deadlines or half-close.

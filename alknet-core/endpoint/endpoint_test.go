@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/quic-go/quic-go"
 
@@ -264,7 +265,12 @@ func registry(t testing.TB, hs ...handler.ProtocolHandler) *handler.Registry {
 // while 1000 registry lookups run alongside. It runs alone (not parallel): its burst fills
 // loopback socket buffers and the resulting packet loss would slow the other tests.
 func TestManyConnections(t *testing.T) {
-	n := coretest.StartEndpoint(t, echoHandler{})
+	// The burst drops packets on loopback (full socket buffers, slower still under -race);
+	// a long idle timeout keeps QUIC's loss-recovery backoff from ending a connection.
+	q := config.QUICSettings{MaxIdleTimeout: 2 * time.Minute}
+	n := coretest.StartNode(t, coretest.NodeOptions{Handlers: []handler.ProtocolHandler{echoHandler{}},
+		Static: config.StaticConfig{QUIC: q}})
+	qcfg := quictransport.ClientConfig(q)
 	reg := registry(t, echoHandler{}, echoHandler{alpn: alpnUpper})
 	var wg sync.WaitGroup
 	for i := range 1000 {
@@ -282,7 +288,12 @@ func TestManyConnections(t *testing.T) {
 	// are concurrently open and busy.
 	cs := make([]*conn.Connection, conns)
 	for i := range cs {
-		cs[i] = n.Dial(t, alpnEcho, nil)
+		c, err := quictransport.Dial(t.Context(), n.Addr, n.DialOptions(alpnEcho, nil), qcfg)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		defer c.Close(0, "")
+		cs[i] = c
 	}
 	for i, c := range cs {
 		for j := range 10 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +17,12 @@ import (
 	"github.com/alknet/alknet/alknet-core/conn"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(idleClientsEnv); spec != "" {
+		os.Exit(runIdleClients(spec)) // the client process of BenchmarkIdleMemory
+	}
+	goleak.VerifyTestMain(m)
+}
 
 const (
 	alpnEcho  = "alknet/test-echo"

@@ -91,10 +91,10 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 	if closedBefore && !panicked {
 		level = slog.LevelDebug // CORE-R208(b): the peer left, a timeout or a revocation came first
 	}
-	if !closedBefore && (code == CloseNormal || code == CloseShutdown) && !panicked && (err == nil || errors.Is(err, conn.ErrConnectionClosed) || errors.Is(err, context.Canceled)) {
+	clean := !panicked && (err == nil || errors.Is(err, conn.ErrConnectionClosed) || errors.Is(err, context.Canceled))
+	if clean && !closedBefore {
 		e.linger(c)
 	}
-	_ = c.Close(code, CloseReason(code))
 	attrs := []slog.Attr{
 		slog.Uint64("conn", lc.seq), slog.String("alpn", alpn), slog.String("peer_id", peerID),
 		slog.Uint64("close_code", code), slog.Bool("closed_by_peer_or_earlier", closedBefore),
@@ -104,6 +104,7 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 		attrs = append(attrs, slog.String("err", err.Error()))
 	}
 	e.log.LogAttrs(context.Background(), level, "connection ended", attrs...)
+	_ = c.Close(code, CloseReason(code))
 }
 
 // linger gives the data a handler wrote before its clean return time to reach the peer: a

@@ -1,0 +1,13 @@
+package endpoint_test
+
+import (
+	"testing"
+
+	"github.com/alknet/alknet/alknet-core/coretest"
+	"github.com/alknet/alknet/alknet-core/endpoint"
+)
+
+func TestCodesDocumented(t *testing.T) {
+	t.Parallel()
+	coretest.CheckErrorCodes(t, "alknet-core", endpoint.Codes())
+}

@@ -1,0 +1,6 @@
+package handler
+
+import "github.com/alknet/alknet/alknet-core/alkerr"
+
+// Codes exposes the package's code list to the external tests.
+func Codes() []alkerr.Code { return codes }
