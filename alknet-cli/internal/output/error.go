@@ -91,7 +91,7 @@ func Classify(err error) *Error {
 			c = CodeInternal
 		}
 	}
-	e := &Error{Code: c, Message: err.Error()}
+	e := &Error{Code: c, Message: moduleMessage(err)}
 	if c == CodeInternal {
 		e.Message = "internal error"
 		e.Err = err
@@ -100,6 +100,21 @@ func Classify(err error) *Error {
 		e.WithDetail("cause_code", mc)
 	}
 	return e
+}
+
+// moduleMessage is the text of a coded module error: the wrapping context, then the coded
+// error's own message without its cause chain (which repeats codes and inner messages).
+func moduleMessage(err error) string {
+	ae, ok := errors.AsType[*alkerr.Error](err)
+	if !ok || ae.Message == "" {
+		return err.Error()
+	}
+	full, inner := err.Error(), ae.Error()
+	prefix := ""
+	if i := strings.Index(full, inner); i > 0 {
+		prefix = full[:i]
+	}
+	return prefix + ae.Message
 }
 
 // ReportOptions selects how Report prints.
