@@ -133,6 +133,19 @@ func TestPeerAuthAndDisable(t *testing.T) {
 	}
 	sub := b.start("", append([]string{"subscribe", "/node/heartbeat", "--input", `{"interval_ms":100}`, "--json"}, asB...)...)
 	eventually(t, "b's stream", func() bool { return strings.Contains(sub.stdout.String(), `"seq":2`) })
+	// CLI-R44, CLI-R48: A's /node/peers lists b as an inbound, connected peer with b's key.
+	topo := createKey(t, a, "ops:topology")
+	r = a.run("", "call", "/node/peers", "--token-file", topo, "--json")
+	var peers []struct {
+		PeerID      string  `json:"peer_id"`
+		Fingerprint *string `json:"fingerprint"`
+		Direction   string  `json:"direction"`
+		State       string  `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &peers); err != nil || r.code != 0 || len(peers) != 1 ||
+		peers[0].PeerID != "b" || peers[0].Direction != "inbound" || peers[0].State != "connected" || *peers[0].Fingerprint != fpB {
+		t.Fatalf("/node/peers: %+v", r)
+	}
 	if r := a.run("", "peers", "disable", "b"); r.code != 0 {
 		t.Fatalf("peers disable: %+v", r)
 	}

@@ -478,3 +478,31 @@ func TestExitCodes(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// CLI-T30 (second part), CLI-R50: a second SIGTERM during a long drain exits 130 at once.
+func TestSecondSignalDuringDrain(t *testing.T) {
+	t.Parallel()
+	n := newNode(t)
+	cfg := filepath.Join(n.home, ".config", "alknet", "config.toml")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("[limits]\ndrain_timeout = \"30s\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := n.serve()
+	r := n.run("", "apikeys", "create", "--scope", "node:read", "--json")
+	var key struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &key); err != nil {
+		t.Fatalf("apikeys create: %+v", r)
+	}
+	sub := n.start("", "subscribe", "/node/heartbeat", "--input", `{"interval_ms":100}`, "--token-file", secretFile(t, key.Token))
+	eventually(t, "the first event", func() bool { return strings.Contains(sub.stdout.String(), `"seq":1`) })
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	eventually(t, "the shutting down line", func() bool { return strings.Contains(p.stderr.String(), "shutting down") })
+	if code := p.stop(syscall.SIGTERM); code != 130 {
+		t.Fatalf("second SIGTERM: exit %d", code)
+	}
+}

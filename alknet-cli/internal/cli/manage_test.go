@@ -2,11 +2,14 @@ package cli_test
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	_ "github.com/mattn/go-sqlite3" // the test holds the store's write lock itself
 
 	"github.com/alknet/alknet/alknet-cli/internal/keystore"
 	"github.com/alknet/alknet/alknet-core/store"
@@ -458,5 +461,36 @@ func TestDynamicCompletion(t *testing.T) {
 	r = runCLI(t, "", append(other, "__complete", "peers", "show", "")...)
 	if r.code != 0 || strings.Contains(r.out, "alpha") {
 		t.Fatalf("completion without a store: %+v", r)
+	}
+}
+
+// CLI-T26: another connection holds the store's write lock: a write with --busy-timeout
+// 100ms is STORE_BUSY (exit 7); after the release it succeeds.
+func TestStoreBusy(t *testing.T) {
+	t.Parallel()
+	dir, flags := isolated(t)
+	initNode(t, dir, flags)
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "data", "alknet.db")+"?_busy_timeout=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	je := mustCode(t, runCLI(t, "", append(flags, "peers", "add", "x", "--disabled", "--busy-timeout", "100ms", "--json")...), 7, "STORE_BUSY")
+	if !strings.Contains(je.Error.Message, "alknet.db") {
+		t.Fatalf("message does not name the store: %q", je.Error.Message)
+	}
+	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if r := runCLI(t, "", append(flags, "peers", "add", "x", "--disabled", "--busy-timeout", "100ms")...); r.code != 0 {
+		t.Fatalf("after release: %+v", r)
 	}
 }
