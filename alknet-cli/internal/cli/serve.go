@@ -162,12 +162,16 @@ func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 		return e
 	}
 	defer st.Close()
+	if in, err := st.Info(ctx); err == nil {
+		inv.progress().Step("store", fmt.Sprintf("%s (schema %d, %d peers)", in.Path, in.SchemaVersion, in.Peers))
+	}
 	// Steps 5–7: the identity; nothing else needs the vault in this build, so it is locked
 	// right after the key is derived.
 	id, fp, err := inv.serveIdentity(ctx, s, f)
 	if err != nil {
 		return err
 	}
+	inv.progress().Step("identity", fp)
 	var hint *os.File
 	if !inv.g.json && !inv.g.quiet && output.IsTerminal(inv.stdio.Err) {
 		hint = inv.stdio.Err.(*os.File)
