@@ -40,3 +40,29 @@ func TestNoSecretValuedFlags(t *testing.T) {
 	}
 	walk(root)
 }
+
+// CLI-T1: every command's --help exits 0, and every group rejects an unknown subcommand with
+// exit 2.
+func TestEveryHelp(t *testing.T) {
+	t.Parallel()
+	root := (&invocation{}).newRoot()
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		if c.Hidden || c.Name() == "help" {
+			return
+		}
+		var out, errb strings.Builder
+		if code := Main(t.Context(), append(append([]string{}, path...), "--help"), Stdio{Out: &out, Err: &errb}); code != 0 || out.Len() == 0 {
+			t.Errorf("%v --help: exit %d, %q", path, code, errb.String())
+		}
+		if c.HasSubCommands() && len(path) > 0 {
+			if code := Main(t.Context(), append(append([]string{}, path...), "bogus"), Stdio{}); code != 2 {
+				t.Errorf("%v bogus: exit %d, want 2", path, code)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub, append(append([]string{}, path...), sub.Name()))
+		}
+	}
+	walk(root, nil)
+}
