@@ -29,6 +29,8 @@ func QUICConfig() *quic.Config {
 // QUICEcho is a raw quic-go server that echoes every framed message back on the stream it came in
 // on. It serves both a new stream per request and long-lived streams carrying many requests.
 type QUICEcho struct {
+	udp    *net.UDPConn
+	tr     *quic.Transport
 	ln     *quic.Listener
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -37,12 +39,19 @@ type QUICEcho struct {
 
 // NewQUICEcho listens on 127.0.0.1:0 with cert and starts serving. Close stops it.
 func NewQUICEcho(cert *Certificate) (*QUICEcho, error) {
-	ln, err := quic.ListenAddr("127.0.0.1:0", cert.ServerConfig(ALPN), QUICConfig())
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	tr := &quic.Transport{Conn: udp}
+	ln, err := tr.Listen(cert.ServerConfig(ALPN), QUICConfig())
+	if err != nil {
+		tr.Close()
+		udp.Close()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &QUICEcho{ln: ln, ctx: ctx, cancel: cancel}
+	s := &QUICEcho{udp: udp, tr: tr, ln: ln, ctx: ctx, cancel: cancel}
 	s.wg.Go(s.accept)
 	return s, nil
 }
@@ -50,12 +59,13 @@ func NewQUICEcho(cert *Certificate) (*QUICEcho, error) {
 // Addr is the UDP address the echo listens on.
 func (s *QUICEcho) Addr() net.Addr { return s.ln.Addr() }
 
-// Close stops accepting, closes every connection and waits for every goroutine the echo started.
+// Close stops accepting, closes every connection, releases the socket and waits for every
+// goroutine the echo started.
 func (s *QUICEcho) Close() error {
 	s.cancel()
 	err := s.ln.Close()
 	s.wg.Wait()
-	return err
+	return errors.Join(err, s.tr.Close(), s.udp.Close())
 }
 
 func (s *QUICEcho) accept() {
