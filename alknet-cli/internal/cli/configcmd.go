@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -52,6 +53,10 @@ func (inv *invocation) newConfigValidateCmd() *cobra.Command {
 				rep.Errors, file = cerr.Problems, cerr.File
 			} else {
 				rep.Warnings, file = append(rep.Warnings, s.cfg.Warnings...), s.cfg.File
+				errs, warns := inv.validateAgainstStore(ctx, s)
+				rep.Errors = append(rep.Errors, errs...)
+				rep.Warnings = append(rep.Warnings, warns...)
+				rep.OK = len(rep.Errors) == 0
 			}
 			if inv.g.json {
 				if err := output.WriteJSON(inv.stdio.Out, rep, false); err != nil {
@@ -201,4 +206,31 @@ func (inv *invocation) newConfigReloadCmd() *cobra.Command {
 			}
 		}),
 	}
+}
+
+// validateAgainstStore applies CLI-R13's checks that need the store: every [[connect]].peer_id
+// is a peer and every referenced credential exists. A store that cannot be opened is a warning.
+func (inv *invocation) validateAgainstStore(ctx context.Context, s *session) (errs, warns []config.Problem) {
+	if len(s.cfg.Connect) == 0 {
+		return nil, nil
+	}
+	if !paths.Exists(s.layout.Store.Path) {
+		return nil, []config.Problem{{Message: "no store at " + s.layout.Store.Path + ": [[connect]] peers and credentials were not checked"}}
+	}
+	st, err := inv.openStore(ctx, s, storeReadOnly)
+	if err != nil {
+		return nil, []config.Problem{{Message: "the store cannot be opened (" + output.Classify(err).Message + "): [[connect]] peers and credentials were not checked"}}
+	}
+	defer st.Close()
+	providers, _ := st.Credentials().Providers(ctx)
+	for i, e := range s.cfg.Connect {
+		path := fmt.Sprintf("connect[%d]", i)
+		if _, err := st.Identities().PeerRecord(ctx, e.PeerID); err != nil {
+			errs = append(errs, s.cfg.Problem(path+".peer_id", fmt.Sprintf("peer %q does not exist; add it with `alknet peers add %s --fingerprint <its key>`", e.PeerID, e.PeerID)))
+		}
+		if e.AuthCredential != "" && !slices.Contains(providers, e.AuthCredential) {
+			errs = append(errs, s.cfg.Problem(path+".auth_credential", fmt.Sprintf("credential %q does not exist; store it with `alknet creds set %s`", e.AuthCredential, e.AuthCredential)))
+		}
+	}
+	return errs, warns
 }

@@ -494,3 +494,43 @@ func TestStoreBusy(t *testing.T) {
 		t.Fatalf("after release: %+v", r)
 	}
 }
+
+// CLI-R13: config validate checks [[connect]] peers and credentials against the store.
+func TestValidateAgainstStore(t *testing.T) {
+	t.Parallel()
+	dir, flags := isolated(t)
+	initNode(t, dir, flags)
+	writeConfig(t, dir, "[[connect]]\npeer_id = \"head\"\naddr = \"h:1\"\nauth_credential = \"tok\"\n")
+	r := runCLI(t, "", append(flags, "config", "validate", "--json")...)
+	if r.code != 3 || !strings.Contains(r.out, `"path":"connect[0].peer_id","line":2`) || !strings.Contains(r.out, `"path":"connect[0].auth_credential","line":4`) {
+		t.Fatalf("validate with unknown peer and credential: %+v", r)
+	}
+	if r := runCLI(t, "", append(flags, "peers", "add", "head", "--disabled")...); r.code != 0 {
+		t.Fatal(r)
+	}
+	r = runCLI(t, "", append(flags, "config", "validate", "--json")...)
+	if r.code != 3 || strings.Contains(r.out, "peer_id") || !strings.Contains(r.out, "auth_credential") {
+		t.Fatalf("validate with the peer present: %+v", r)
+	}
+}
+
+// CLI-R31: init --force keeps the old keystore as a .bak file.
+func TestInitForce(t *testing.T) {
+	t.Parallel()
+	dir, flags := isolated(t)
+	initNode(t, dir, flags)
+	pw := filepath.Join(dir, "pw")
+	args := append(append(append([]string{}, flags...), "init", "--force", "--passphrase-file", pw, "--mnemonic-out", filepath.Join(dir, "w"), "--json"), minKDF...)
+	mustCode(t, runCLI(t, "", args...), 2, "CONFIRMATION_REQUIRED")
+	if r := runCLI(t, "", append(args, "--yes")...); r.code != 0 {
+		t.Fatalf("init --force --yes: %+v", r)
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "data", "keystore.json.bak-*"))
+	if len(matches) != 1 {
+		t.Fatalf("backups = %v", matches)
+	}
+	r := runCLI(t, "", append(flags, "identity", "show", "--json")...)
+	if r.code != 0 || strings.Contains(r.out, fpIndex0) {
+		t.Fatalf("identity after --force: %+v", r)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/alknet/alknet/alknet-cli/internal/config"
+	"github.com/alknet/alknet/alknet-cli/internal/logging"
 	"github.com/alknet/alknet/alknet-cli/internal/node"
 	"github.com/alknet/alknet/alknet-cli/internal/output"
 	"github.com/alknet/alknet/alknet-cli/internal/paths"
@@ -107,6 +109,15 @@ func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 		return err
 	}
 	cfg := s.cfg.Config
+	// quic-go prints its UDP buffer warning through the standard log package: route it into the
+	// bridge at warn (CLI-R50). The one process-global setting serve touches; restored at exit.
+	prevOut, prevFlags := stdlog.Writer(), stdlog.Flags()
+	stdlog.SetOutput(logging.StdWriter(s.log, "quic-go"))
+	stdlog.SetFlags(0)
+	defer func() {
+		stdlog.SetOutput(prevOut)
+		stdlog.SetFlags(prevFlags)
+	}()
 	if len(cfg.Connect) > 0 || len(cfg.Route) > 0 {
 		key := "connect"
 		if len(cfg.Connect) == 0 {

@@ -68,6 +68,16 @@ type Loaded struct {
 	File     string    // the path that was read (or would have been)
 	Exists   bool      // false: the file was absent and the defaults apply
 	Warnings []Problem // findings that do not stop the command
+	idx      *docIndex
+}
+
+// Problem returns a problem at the position of key path (or of its enclosing table).
+func (l *Loaded) Problem(path, msg string) Problem {
+	p := Problem{Path: path, Message: msg}
+	if l.idx != nil {
+		p.Line, p.Column = l.idx.pos(path)
+	}
+	return p
 }
 
 // Load reads and validates the config file at path. An absent file is CONFIG_NOT_FOUND (exit
@@ -85,11 +95,11 @@ func Load(path string, required bool) (*Loaded, error) {
 	if err != nil {
 		return nil, output.Errorf(output.CodeConfigInvalid, "read config file %s: %v", path, err)
 	}
-	c, warnings, err := Parse(data, path)
+	c, warnings, idx, err := parse(data, path)
 	if err != nil {
 		return nil, err
 	}
-	return &Loaded{Config: c, File: path, Exists: true, Warnings: warnings}, nil
+	return &Loaded{Config: c, File: path, Exists: true, Warnings: warnings, idx: idx}, nil
 }
 
 func readFile(path string) ([]byte, error) {
@@ -112,28 +122,33 @@ func readFile(path string) ([]byte, error) {
 // file is used in messages only. It returns the configuration and any warnings, or an *Error
 // listing every problem.
 func Parse(data []byte, file string) (*Config, []Problem, error) {
+	c, w, _, err := parse(data, file)
+	return c, w, err
+}
+
+func parse(data []byte, file string) (*Config, []Problem, *docIndex, error) {
 	idx, perr := indexDocument(data)
 	if perr != nil {
-		return nil, nil, &Error{File: file, Problems: []Problem{*perr}}
+		return nil, nil, nil, &Error{File: file, Problems: []Problem{*perr}}
 	}
 	if probs := checkDurationKinds(idx); len(probs) > 0 {
-		return nil, nil, &Error{File: file, Problems: probs}
+		return nil, nil, nil, &Error{File: file, Problems: probs}
 	}
 	c := Default()
 	c.Connect, c.Route = nil, nil
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
-		return nil, nil, &Error{File: file, Problems: decodeProblems(err, idx)}
+		return nil, nil, nil, &Error{File: file, Problems: decodeProblems(err, idx)}
 	}
 	c.fillDefaults()
 	v := validator{idx: idx}
 	v.config(c)
 	if len(v.errs) > 0 {
 		sortProblems(v.errs)
-		return nil, nil, &Error{File: file, Problems: v.errs}
+		return nil, nil, nil, &Error{File: file, Problems: v.errs}
 	}
 	sortProblems(v.warns)
-	return c, v.warns, nil
+	return c, v.warns, idx, nil
 }
 
 func sortProblems(ps []Problem) {
