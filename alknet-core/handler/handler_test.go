@@ -7,11 +7,15 @@ import (
 	"sync"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/alknet/alknet/alknet-core/alkerr"
 	"github.com/alknet/alknet/alknet-core/auth"
 	"github.com/alknet/alknet/alknet-core/conn"
 	"github.com/alknet/alknet/alknet-core/handler"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type fakeHandler struct{ alpn string }
 
