@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -101,7 +102,7 @@ func New(opts Options) (*Endpoint, error) {
 		missing = append(missing, "Identities: an identity provider is required")
 	}
 	if len(missing) > 0 {
-		return nil, alkerr.New(alkerr.CodeConfigInvalid, fmt.Sprintf("invalid endpoint options: %v", joinProblems(missing)))
+		return nil, alkerr.New(alkerr.CodeConfigInvalid, "invalid endpoint options: "+strings.Join(missing, "; "))
 	}
 	if err := opts.Static.Validate(); err != nil {
 		return nil, err
@@ -161,17 +162,6 @@ func New(opts Options) (*Endpoint, error) {
 		go e.watch()
 	}
 	return e, nil
-}
-
-func joinProblems(p []string) string {
-	out := ""
-	for i, s := range p {
-		if i > 0 {
-			out += "; "
-		}
-		out += s
-	}
-	return out
 }
 
 // serverQUICConfig applies CORE-R403/R404: 0-RTT stays off (Allow0RTT false), no datagrams,

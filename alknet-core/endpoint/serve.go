@@ -92,7 +92,7 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 		level = slog.LevelDebug // CORE-R208(b): the peer left, a timeout or a revocation came first
 	}
 	clean := !panicked && (err == nil || errors.Is(err, conn.ErrConnectionClosed) || errors.Is(err, context.Canceled))
-	if clean && !closedBefore {
+	if clean && !closedBefore && !c.SingleStream() {
 		e.linger(c)
 	}
 	attrs := []slog.Attr{
@@ -110,7 +110,8 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 // linger gives the data a handler wrote before its clean return time to reach the peer: a
 // QUIC CONNECTION_CLOSE discards stream data not yet sent, so the endpoint waits for the peer
 // to close first, at most the drain timeout (shutdown step 4 ends the wait by closing the
-// connection).
+// connection). Single-stream connections need no linger: closing a byte stream does not
+// discard what was written, and their Done fires only on a local close (CORE-R327).
 func (e *Endpoint) linger(c *conn.Connection) {
 	t := time.NewTimer(e.static.DrainTimeout)
 	defer t.Stop()
