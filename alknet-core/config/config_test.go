@@ -460,7 +460,16 @@ func TestStaticValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good
 			tc.mod(&c)
-			wantInvalid(t, c.Validate(), tc.names...)
+			err := c.Validate()
+			wantInvalid(t, err, tc.names...)
+			last := -1
+			for _, name := range tc.names { // problems come in field order
+				i := strings.Index(err.Error(), name)
+				if i < last {
+					t.Errorf("%q out of order in %q", name, err)
+				}
+				last = i
+			}
 		})
 	}
 	for _, ok := range []func(*config.StaticConfig){

@@ -3,6 +3,7 @@ package config
 import (
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alknet/alknet/alknet-core/tlsconf"
@@ -101,9 +102,21 @@ func (q QUICSettings) WithDefaults() QUICSettings {
 // [ErrInvalid] that lists every problem, each named by its Go field path
 // (QUIC.MaxIncomingStreams: must be at least 0).
 func (c StaticConfig) Validate() error {
+	var tagged problems
+	tagged.addValidator(goNames(), c)
+	// Field order: ListenAddr, TLS, then the rest.
 	var p problems
-	p.addValidator(goNames(), c)
+	for _, prob := range tagged {
+		if strings.HasPrefix(prob, "ListenAddr:") {
+			p = append(p, prob)
+		}
+	}
 	p.addIdentity("TLS", c.TLS)
+	for _, prob := range tagged {
+		if !strings.HasPrefix(prob, "ListenAddr:") {
+			p = append(p, prob)
+		}
+	}
 	return p.err("static configuration")
 }
 

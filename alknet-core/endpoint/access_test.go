@@ -3,6 +3,7 @@ package endpoint_test
 import (
 	"context"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/alknet/alknet/alknet-core/endpoint"
 	"github.com/alknet/alknet/alknet-core/handler"
 	"github.com/alknet/alknet/alknet-core/quictransport"
+	"github.com/alknet/alknet/alknet-core/tlsconf"
 )
 
 // holdHandler reports each connection it serves and holds it until it closes or the endpoint
@@ -128,11 +130,13 @@ func TestSlowProviderDoesNotBlockOthers(t *testing.T) {
 // CORE-T411: Dispatch routes single-stream connections by ALPN through the same registry.
 func TestDispatchPipe(t *testing.T) {
 	t.Parallel()
+	var sink logSink
 	id, _ := coretest.NewIdentity(t)
 	ep, err := endpoint.New(endpoint.Options{
 		Static:     config.StaticConfig{ListenAddr: "127.0.0.1:0", TLS: id},
 		Handlers:   registry(t, echoHandler{}),
 		Identities: auth.NewConfigIdentityProvider(mustDynamic(t, config.DynamicConfig{})),
+		Logger:     sink.logger(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -166,6 +170,15 @@ func TestDispatchPipe(t *testing.T) {
 	ep.Dispatch(c, "")
 	<-c.Done() // an empty ALPN is closed like an unknown one (CORE-R414)
 	b.Close()
+
+	a, b = net.Pipe()
+	c = conn.NewStreamConn(a, "acme-tls/1", nil)
+	ep.Dispatch(c, "")
+	<-c.Done() // ACME challenge connections are closed silently (CORE-R414)
+	b.Close()
+	if got := sink.lines("no handler"); len(got) != 2 || !strings.Contains(got[0], `\"alknet/unknown\"`) || !strings.Contains(got[1], `\"\"`) {
+		t.Errorf("no-handler records (want the unknown and the empty ALPN, quoted; none for ACME):\n%s", sink.String())
+	}
 
 	if err := ep.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
@@ -288,5 +301,19 @@ func TestRevocationRace(t *testing.T) {
 	close(p.release)
 	if code, _, ok := coretest.CloseCode(t, c); !ok || code != endpoint.CloseAuthRequired {
 		t.Fatalf("connection resolved across a revoking reload closed with %#x (ok=%v), want 0x03", code, ok)
+	}
+}
+
+// CORE-R703: a self-signed development identity is announced with a warning.
+func TestSelfSignedWarning(t *testing.T) {
+	t.Parallel()
+	var sink logSink
+	n := coretest.StartNode(t, coretest.NodeOptions{Handlers: []handler.ProtocolHandler{echoHandler{}},
+		Static: config.StaticConfig{TLS: tlsconf.Identity{Kind: tlsconf.KindSelfSigned}}, Logger: sink.logger()})
+	if err := n.Endpoint.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.lines(`"level":"WARN"`, "self-signed"); len(got) != 1 {
+		t.Fatalf("%d self-signed warnings, want 1:\n%s", len(got), sink.String())
 	}
 }
