@@ -91,13 +91,26 @@ func Run(ctx context.Context, p Params) (err error) {
 	}
 
 	// Step 8: the curated registry, the metrics observer and the one dispatcher.
+	var policy registry.AnyPolicy
+	switch cfg.Call.AnyPolicy {
+	case "round-robin":
+		policy = registry.RoundRobin()
+	case "least-outstanding":
+		policy = registry.LeastOutstanding()
+	default:
+		policy = registry.FirstMatch()
+	}
+	peerSet := registry.NewPeerSet(registry.PeerSetOptions{AnyPolicy: policy, Logger: log})
 	var m *metrics.Registry
 	if metricsAddr != "" {
-		m = metrics.New(metrics.Sources{Store: func() (uint64, bool) {
-			return p.Store.Stats().Reloads, p.Store.Health() == nil
-		}}, p.Version, runtime.Version(), p.StartedAt)
+		m = metrics.New(metrics.Sources{
+			Store: func() (uint64, bool) {
+				return p.Store.Stats().Reloads, p.Store.Health() == nil
+			},
+			PeersAttached: func() int { return len(peerSet.View().IDs()) },
+		}, p.Version, runtime.Version(), p.StartedAt)
 	}
-	tracker := newTracker(log)
+	tracker := newTracker(log, peerSet, cfg.Call.ImportFromInboundPeers)
 	b := registry.NewBuilder().Logger(log)
 	discovery.Install(b, discovery.Options{ListPeers: true, ListPeersAccess: registry.AccessControl{RequiredScopes: []string{"ops:topology"}}})
 	name := cfg.Node.Name
@@ -127,6 +140,7 @@ func Run(ctx context.Context, p Params) (err error) {
 	disp := &protocol.Dispatcher{
 		Invoker:    reg,
 		Identities: p.Store.Identities(),
+		Peers:      peerSet,
 		Options: protocol.Options{
 			CallTimeout: timeout, ServeTimeout: timeout,
 			ShutdownGrace:   cfg.Limits.DrainTimeout.D() * 3 / 4,
@@ -303,9 +317,11 @@ func revocationLoop(ctx context.Context, st *sqlitestore.Store, disp *protocol.D
 // tracker records the inbound connections that resolved to a peer, for /node/peers and the
 // unknown-key log line (CLI-R44, CLI-R48).
 type tracker struct {
-	log *slog.Logger
-	mu  sync.Mutex
-	in  map[string]trackedConn // guarded by mu; newest connection per peer id
+	log      *slog.Logger
+	peers    *registry.PeerSet
+	importOn bool // call.importOnfrom_inbound_peers
+	mu       sync.Mutex
+	in       map[string]trackedConn // guarded by mu; newest connection per peer id
 }
 
 type trackedConn struct {
@@ -313,7 +329,9 @@ type trackedConn struct {
 	since time.Time
 }
 
-func newTracker(log *slog.Logger) *tracker { return &tracker{log: log, in: map[string]trackedConn{}} }
+func newTracker(log *slog.Logger, peers *registry.PeerSet, imp bool) *tracker {
+	return &tracker{log: log, peers: peers, importOn: imp, in: map[string]trackedConn{}}
+}
 
 func (t *tracker) hook(ctx context.Context, c *protocol.CallConnection) error {
 	id, ok := c.PeerID()
@@ -325,6 +343,14 @@ func (t *tracker) hook(ctx context.Context, c *protocol.CallConnection) error {
 		return nil
 	}
 	pid := string(id)
+	if t.importOn {
+		// The from_call import of inbound peers (CLI-R48) needs the call module's adapters,
+		// which this build does not include: the peer stays connected and unattached.
+		t.log.Debug("inbound peer connected; importing its operations is not available in this build", "peer_id", pid)
+	} else if err := t.peers.AttachConnection(id, c.Imported(), c); err != nil {
+		// importOnfrom_inbound_peers = false: attached with its empty set (CLI-R48).
+		t.log.Debug("cannot attach an inbound peer", "peer_id", pid, "err", err)
+	}
 	t.mu.Lock()
 	t.in[pid] = trackedConn{c: c, since: time.Now()}
 	t.mu.Unlock()

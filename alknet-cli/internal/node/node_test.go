@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/alknet/alknet/alknet-cli/internal/node"
 	"github.com/alknet/alknet/alknet-cli/internal/output"
 	"github.com/alknet/alknet/alknet-cli/internal/paths"
+	"github.com/alknet/alknet/alknet-core/auth"
 	"github.com/alknet/alknet/alknet-core/fingerprint"
 	"github.com/alknet/alknet/alknet-core/tlsconf"
 	"github.com/alknet/alknet/alknet-peer-store-sqlite/sqlitestore"
@@ -234,4 +236,65 @@ func TestBindFailed(t *testing.T) {
 	if !ok || e.Code != output.CodeBindFailed || !strings.Contains(e.Message, r.ready.Listen) {
 		t.Fatalf("Run on a used port = %v", err)
 	}
+}
+
+// CLI-R48: with call.import_from_inbound_peers = false an inbound peer is attached with its
+// empty set while its connection lives; alknet_peers_attached follows it (CLI-R66).
+func TestInboundPeerAttachedWithoutImport(t *testing.T) {
+	r := start(t, func(c *config.Config) {
+		c.Call.ImportFromInboundPeers = false
+		c.Metrics.Addr = "127.0.0.1:0"
+	})
+	key, _ := tlsconf.GenerateEd25519Key()
+	fp := fingerprint.FromEd25519(key.Public())
+	if _, err := r.st.Identities().CreatePeer(t.Context(), auth.PeerEntry{PeerID: "b", Fingerprints: []string{fp}, Scopes: []string{"ops:topology"}}); err != nil {
+		t.Fatal(err)
+	}
+	attached := func() string {
+		resp, err := http.Get("http://" + r.ready.MetricsAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "alknet_peers_attached "); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	waitFor := func(want string) {
+		deadline := time.Now().Add(20 * time.Second)
+		for attached() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("alknet_peers_attached never became %s", want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// The store's change must reach the node before b dials.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, ok := r.st.Identities().ResolveFingerprint(t.Context(), fp); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("peer never resolved")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cl, err := client.Dial(t.Context(), client.Options{Addr: r.ready.Listen, Pins: []string{r.ready.Fingerprint},
+		Identity: &tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor("1")
+	out, err := cl.Call(t.Context(), "/node/peers", nil)
+	if err != nil || !strings.Contains(string(out), `"peer_id":"b"`) || !strings.Contains(string(out), `"imported_ops":0`) {
+		t.Fatalf("/node/peers = %s, %v", out, err)
+	}
+	cl.Close()
+	waitFor("0")
+	http.DefaultClient.CloseIdleConnections()
 }
