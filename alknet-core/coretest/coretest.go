@@ -41,8 +41,10 @@ func NewIdentity(t testing.TB) (tlsconf.Identity, string) {
 
 // NodeOptions configures [StartNode]. Zero fields take test-friendly defaults.
 type NodeOptions struct {
-	// Handlers are registered in this order. At least one is required.
+	// Handlers are registered in this order. At least one is required unless Registry is set.
 	Handlers []handler.ProtocolHandler
+	// Registry, if set, is used as is and Handlers is ignored.
+	Registry *handler.Registry
 	// Static overrides the endpoint settings. An empty ListenAddr means "127.0.0.1:0", a zero
 	// TLS a fresh RawKey identity, a zero DrainTimeout 2 s.
 	Static config.StaticConfig
@@ -76,15 +78,18 @@ func StartEndpoint(t testing.TB, handlers ...handler.ProtocolHandler) *Node {
 // return.
 func StartNode(t testing.TB, opts NodeOptions) *Node {
 	t.Helper()
-	b := handler.NewRegistryBuilder()
-	for _, h := range opts.Handlers {
-		if err := b.Add(h); err != nil {
-			t.Fatalf("coretest: register handler: %v", err)
+	reg := opts.Registry
+	if reg == nil {
+		b := handler.NewRegistryBuilder()
+		for _, h := range opts.Handlers {
+			if err := b.Add(h); err != nil {
+				t.Fatalf("coretest: register handler: %v", err)
+			}
 		}
-	}
-	reg, err := b.Build()
-	if err != nil {
-		t.Fatalf("coretest: build registry: %v", err)
+		var err error
+		if reg, err = b.Build(); err != nil {
+			t.Fatalf("coretest: build registry: %v", err)
+		}
 	}
 	static := opts.Static
 	if static.ListenAddr == "" {
@@ -97,6 +102,7 @@ func StartNode(t testing.TB, opts NodeOptions) *Node {
 		n.Fingerprint = static.TLS.Key.Fingerprint()
 	}
 	n.Identity = static.TLS
+	var err error
 	n.Dynamic, err = config.NewDynamic(opts.Dynamic, opts.Logger)
 	if err != nil {
 		t.Fatalf("coretest: dynamic configuration: %v", err)

@@ -268,10 +268,9 @@ func TestManyConnections(t *testing.T) {
 	// The burst drops packets on loopback (full socket buffers, slower still under -race);
 	// a long idle timeout keeps QUIC's loss-recovery backoff from ending a connection.
 	q := config.QUICSettings{MaxIdleTimeout: 2 * time.Minute}
-	n := coretest.StartNode(t, coretest.NodeOptions{Handlers: []handler.ProtocolHandler{echoHandler{}},
-		Static: config.StaticConfig{QUIC: q}})
-	qcfg := quictransport.ClientConfig(q)
 	reg := registry(t, echoHandler{}, echoHandler{alpn: alpnUpper})
+	n := coretest.StartNode(t, coretest.NodeOptions{Registry: reg, Static: config.StaticConfig{QUIC: q}})
+	qcfg := quictransport.ClientConfig(q)
 	var wg sync.WaitGroup
 	for i := range 1000 {
 		wg.Go(func() {
