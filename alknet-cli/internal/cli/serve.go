@@ -118,13 +118,9 @@ func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 		stdlog.SetOutput(prevOut)
 		stdlog.SetFlags(prevFlags)
 	}()
-	if len(cfg.Connect) > 0 || len(cfg.Route) > 0 {
-		key := "connect"
-		if len(cfg.Connect) == 0 {
-			key = "route"
-		}
-		return output.Errorf(output.CodeConfigInvalid, "%s: [[%s]] entries need the call client (connectors and routes), which this build does not include yet", s.cfg.File, key).
-			WithHint("remove the [[connect]] and [[route]] sections to run this node")
+	if len(cfg.Connect) > 0 {
+		return output.Errorf(output.CodeConfigInvalid, "%s: [[connect]] entries need the call module's from_call import, which this build does not include yet", s.cfg.File).
+			WithHint("remove the [[connect]] sections to run this node")
 	}
 	if f.metricsAddr != "" {
 		if err := config.CheckMetricsAddr(f.metricsAddr); err != nil {

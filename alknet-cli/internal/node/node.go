@@ -26,6 +26,7 @@ import (
 	"github.com/alknet/alknet/alknet-cli/internal/metrics"
 	"github.com/alknet/alknet/alknet-cli/internal/output"
 	"github.com/alknet/alknet/alknet-cli/internal/paths"
+	"github.com/alknet/alknet/alknet-cli/internal/route"
 	"github.com/alknet/alknet/alknet-core/auth"
 	coreconfig "github.com/alknet/alknet/alknet-core/config"
 	"github.com/alknet/alknet/alknet-core/endpoint"
@@ -129,6 +130,7 @@ func Run(ctx context.Context, p Params) (err error) {
 		},
 		Peers: tracker.list,
 	})
+	route.Install(b, cfg.Route, log)
 	if m != nil {
 		b.Observe(m)
 	}

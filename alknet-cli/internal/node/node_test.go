@@ -298,3 +298,46 @@ func TestInboundPeerAttachedWithoutImport(t *testing.T) {
 	waitFor("0")
 	http.DefaultClient.CloseIdleConnections()
 }
+
+// CLI-R75, CLI-R76: routes are Layer 0 operations with their own access control and their own
+// composition authority; a peer-pinned route with no such peer attached answers NOT_FOUND
+// (ROUTE-R5).
+func TestRoutes(t *testing.T) {
+	g := []string{"node:read"}
+	r := start(t, func(c *config.Config) {
+		c.Route = []config.Route{
+			{Name: "cluster/info", Target: "node/info", Type: "query", Scopes: []string{"cluster:read"}, Grant: &g},
+			{Name: "cluster/open", Target: "node/info", Peer: "c", Type: "mutation", Scopes: []string{}, Grant: &[]string{}},
+		}
+	})
+	cl := dial(t, r)
+	if _, err := cl.Call(t.Context(), "/cluster/info", nil); output.Classify(err).Code != output.CodeForbidden {
+		t.Fatalf("anonymous call of a scoped route: %v", err)
+	}
+	if _, err := cl.Call(t.Context(), "/cluster/open", nil); output.Classify(err).Code != output.CodeNotFound {
+		t.Fatalf("route with no serving peer: %v", err)
+	}
+	out, err := cl.Call(t.Context(), "/services/list", nil)
+	if err != nil || !strings.Contains(string(out), `"cluster/open"`) || strings.Contains(string(out), `"cluster/info"`) {
+		t.Fatalf("services/list = %s, %v", out, err)
+	}
+	tok, _, err := r.st.APIKeys().Create(t.Context(), sqlitestore.NewAPIKey{Scopes: []string{"cluster:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := client.Dial(t.Context(), client.Options{Addr: r.ready.Listen, Pins: []string{r.ready.Fingerprint}, Token: authToken(tok.Expose())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	// Any routing looks at Layer 0 before the peers (ROUTE-R4), so without attached peers the
+	// route reaches this node's own node/info under the route's grant (node:read), which the
+	// caller itself does not hold.
+	out, err = kc.Call(t.Context(), "/cluster/info", nil)
+	if err != nil || !strings.Contains(string(out), `"fingerprint":"`+r.ready.Fingerprint+`"`) {
+		t.Fatalf("scoped Any route = %s, %v", out, err)
+	}
+	if _, err := kc.Call(t.Context(), "/node/info", nil); output.Classify(err).Code != output.CodeForbidden {
+		t.Fatalf("the caller reached node/info without node:read: %v", err)
+	}
+}
