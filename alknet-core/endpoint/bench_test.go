@@ -11,7 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 
 	"github.com/quic-go/quic-go"
@@ -219,7 +219,7 @@ func runIdleClients(spec string) int {
 
 // holdIdle starts the client process against addr and returns once its connections are up;
 // cleanup ends it.
-func holdIdle(b *testing.B, addr, pin, alpn string, served func() int64) {
+func holdIdle(b *testing.B, addr, pin, alpn string, allServed <-chan struct{}) {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), idleClientsEnv+"="+strings.Join([]string{addr, strconv.Itoa(idleConns), pin, alpn}, ","))
@@ -237,9 +237,32 @@ func holdIdle(b *testing.B, addr, pin, alpn string, served func() int64) {
 	if err != nil || line != "ready\n" {
 		b.Fatalf("client process: %q, %v", line, err)
 	}
-	for served() < idleConns {
-		runtime.Gosched()
+	<-allServed
+}
+
+// counter counts served connections and closes a channel when a target is reached.
+type counter struct {
+	mu     sync.Mutex
+	n      int           // guarded by mu
+	target int           // guarded by mu
+	done   chan struct{} // closed by inc when n reaches target; guarded by mu
+}
+
+func (c *counter) inc() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	if c.done != nil && c.n == c.target {
+		close(c.done)
 	}
+}
+
+// reached resets the count and returns a channel closed once target connections are served.
+func (c *counter) reached(target int) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n, c.target, c.done = 0, target, make(chan struct{})
+	return c.done
 }
 
 func heapInUse() uint64 {
@@ -255,9 +278,9 @@ func heapInUse() uint64 {
 // bare quic-go listener with the same configs.
 func BenchmarkIdleMemory(b *testing.B) {
 	b.Run("endpoint", func(b *testing.B) {
-		var served atomic.Int64
+		var served counter
 		h := funcHandler{alpn: alpnEcho, fn: func(ctx context.Context, c *conn.Connection, _ auth.AuthContext) error {
-			served.Add(1)
+			served.inc()
 			_, err := c.AcceptBi(ctx)
 			if err == nil {
 				return fmt.Errorf("unexpected stream")
@@ -267,20 +290,20 @@ func BenchmarkIdleMemory(b *testing.B) {
 		for b.Loop() {
 			before := heapInUse()
 			n := coretest.StartEndpoint(b, h)
-			holdIdle(b, n.Addr, n.Fingerprint, alpnEcho, served.Load)
+			holdIdle(b, n.Addr, n.Fingerprint, alpnEcho, served.reached(idleConns))
 			after := heapInUse()
 			b.ReportMetric(float64(after-before)/idleConns, "bytes/conn")
 		}
 	})
 	b.Run("bare-quic-go", func(b *testing.B) {
-		var served atomic.Int64
+		var served counter
 		for b.Loop() {
 			before := heapInUse()
 			s := startBare(b, alpnEcho, func(qc *quic.Conn) {
-				served.Add(1)
+				served.inc()
 				_, _ = qc.AcceptStream(qc.Context())
 			})
-			holdIdle(b, s.addr, s.pin, alpnEcho, served.Load)
+			holdIdle(b, s.addr, s.pin, alpnEcho, served.reached(idleConns))
 			after := heapInUse()
 			b.ReportMetric(float64(after-before)/idleConns, "bytes/conn")
 		}

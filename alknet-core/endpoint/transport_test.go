@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
@@ -342,13 +341,15 @@ func TestStreamResetAndCredit(t *testing.T) {
 	t.Parallel()
 	t.Run("reset unblocks write", func(t *testing.T) {
 		t.Parallel()
+		accepted := make(chan struct{})
 		never := funcHandler{alpn: "alknet/sink", fn: func(ctx context.Context, c *conn.Connection, _ auth.AuthContext) error {
 			s, err := c.AcceptBi(ctx)
 			if err != nil {
 				return nil
 			}
 			defer s.Close()
-			select { // never reads
+			close(accepted) // the client's Write has started
+			select {        // never reads
 			case <-ctx.Done():
 			case <-c.Done():
 			}
@@ -360,28 +361,14 @@ func TestStreamResetAndCredit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wrote atomic.Int64
 		werr := make(chan error, 1)
 		go func() {
-			chunk := make([]byte, 64<<10)
-			for {
-				n, err := s.Write(chunk)
-				wrote.Add(int64(n))
-				if err != nil {
-					werr <- err
-					return
-				}
-			}
+			// More than any flow-control window: this Write cannot finish while the peer
+			// does not read.
+			_, err := s.Write(make([]byte, 64<<20))
+			werr <- err
 		}()
-		// Wait until the writer is stuck: the window (at most a few MiB) is exhausted when
-		// no progress follows a flow-control-sized amount of data.
-		for wrote.Load() < 256<<10 {
-			select {
-			case err := <-werr:
-				t.Fatalf("Write failed early: %v", err)
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
+		<-accepted
 		s.Reset(0x42)
 		if err := <-werr; !errors.Is(err, conn.ErrStreamClosed) {
 			t.Fatalf("blocked Write after Reset = %v, want ErrStreamClosed", err)
