@@ -82,14 +82,7 @@ var errInvalidJSON = errors.New("payload is not one valid JSON value")
 func DecodeEnvelope(body []byte) (Envelope, error) {
 	var e Envelope
 	var hasType, hasID, hasPayload bool
-	outputs := 0
-	sc := scanner{b: body, nestedKey: "payload", nested: func(key string, start, end int) error {
-		if key == "output" {
-			outputs++
-			e.output = body[start:end:end]
-		}
-		return nil
-	}}
+	sc := scanner{b: body, nestedKey: "payload"}
 	err := sc.walk(func(key string, start, end int) error {
 		switch key {
 		case "type":
@@ -139,8 +132,8 @@ func DecodeEnvelope(body []byte) (Envelope, error) {
 	if KnownType(e.Type) && (len(e.ID) == 0 || len(e.ID) > MaxIDLen) {
 		return Envelope{}, fmt.Errorf("%w: id length %d outside 1..%d", ErrMalformed, len(e.ID), MaxIDLen)
 	}
-	if outputs != 1 || e.Payload[0] != '{' {
-		e.output = nil // duplicate or missing output, or a payload that is not an object: null (CALLP-R27, R40)
+	if sc.outputs == 1 && e.Payload[0] == '{' { // otherwise output is null (CALLP-R27, R40)
+		e.output = body[sc.outStart:sc.outEnd:sc.outEnd]
 	}
 	e.scanned = true
 	return e, nil

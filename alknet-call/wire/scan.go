@@ -21,10 +21,13 @@ type scanner struct {
 	i     int
 	sawWS bool // insignificant whitespace was skipped somewhere
 
-	// nested, when set, receives the members of the object value of the top-level key nestedKey
-	// while that value is scanned, so the value is walked only once.
-	nestedKey string
-	nested    memberFunc
+	// With nestedKey set, the members of the object value of that top-level key are checked for
+	// "output" while the value is scanned, so the value is walked only once: outputs counts them
+	// and [outStart, outEnd) is the last one's value.
+	nestedKey        string
+	inNested         bool
+	outputs          int
+	outStart, outEnd int
 }
 
 // strPlain marks the bytes that may appear in a JSON string without an escape and end nothing:
@@ -282,7 +285,8 @@ func (s *scanner) object(depth int, fn memberFunc) error {
 		}
 		var key string
 		var err error
-		if fn != nil {
+		recording := s.inNested && depth == 2
+		if fn != nil || recording {
 			key, err = s.str()
 		} else {
 			err = s.skipString()
@@ -297,15 +301,19 @@ func (s *scanner) object(depth int, fn memberFunc) error {
 		s.i++
 		s.ws()
 		start := s.i
-		if nf := s.nested; nf != nil && depth == 1 && key == s.nestedKey && s.i < len(s.b) && s.b[s.i] == '{' {
-			s.nested = nil
-			err = s.object(depth+1, nf)
-			s.nested = nf
+		if s.nestedKey != "" && depth == 1 && key == s.nestedKey && s.i < len(s.b) && s.b[s.i] == '{' {
+			s.inNested = true
+			err = s.object(depth+1, nil)
+			s.inNested = false
 		} else {
 			err = s.value(depth)
 		}
 		if err != nil {
 			return err
+		}
+		if recording && key == "output" {
+			s.outputs++
+			s.outStart, s.outEnd = start, s.i
 		}
 		if fn != nil {
 			if err := fn(key, start, s.i); err != nil {
