@@ -74,12 +74,10 @@ func encodeInput(input any) ([]byte, error) {
 		}
 		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 	}
-	if !json.Valid(raw) {
+	if !wire.Valid(raw) { // compacted when the frame is built
 		return nil, callerr.New(callerr.InvalidInput, msgBadInput)
 	}
-	var buf bytes.Buffer
-	_ = json.Compact(&buf, raw)
-	return buf.Bytes(), nil
+	return raw, nil
 }
 
 // ctxError is what a requester returns when its context ended first (§7.3).

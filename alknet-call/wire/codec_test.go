@@ -387,3 +387,18 @@ func checkStringEncoding(t *testing.T, s string) {
 		t.Errorf("encode %q: got %s want %s", s, got, want)
 	}
 }
+
+// Valid is the strict single-value check (CALLP-R17, R109).
+func TestValid(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{`1`, ` {"a":[true,null]} `, `"\u00e9"`, `-0.5e3`} {
+		if !wire.Valid([]byte(v)) {
+			t.Errorf("Valid(%s) = false", v)
+		}
+	}
+	for _, v := range []string{``, `{`, `1 2`, "\"\xff\"", `01`, `{"a" 1}`} {
+		if wire.Valid([]byte(v)) {
+			t.Errorf("Valid(%q) = true", v)
+		}
+	}
+}

@@ -79,3 +79,11 @@ func appendRaw(dst, v []byte) ([]byte, bool) {
 }
 
 func appendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
+
+// Valid reports whether b is exactly one JSON value (RFC 8259, whitespace around it allowed) made
+// of valid UTF-8: the check every raw value passes before it is framed. Unlike encoding/json.Valid
+// it rejects invalid UTF-8, which a strict receiver would refuse (CALLP-R17).
+func Valid(b []byte) bool {
+	ok, _ := validValue(b)
+	return ok
+}
