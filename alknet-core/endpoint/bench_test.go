@@ -265,15 +265,23 @@ func (c *counter) reached(target int) <-chan struct{} {
 	return c.done
 }
 
-func heapInUse() uint64 {
+// inUse returns heap and goroutine-stack bytes in use after garbage collection.
+func inUse() (heap, stack uint64) {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
+	return ms.HeapInuse, ms.StackInuse
 }
 
-// CORE-B4: server heap in use per idle connection with 1,000 connections held open by a
+// reportPerConn reports the growth since before, per idle connection.
+func reportPerConn(b *testing.B, heap0, stack0 uint64) {
+	heap, stack := inUse()
+	b.ReportMetric(float64(int64(heap)-int64(heap0))/idleConns, "bytes/conn")
+	b.ReportMetric(float64(int64(stack)-int64(stack0))/idleConns, "stack-bytes/conn")
+}
+
+// CORE-B4: server heap (and, separately, goroutine stack) in use per idle connection with 1,000 connections held open by a
 // separate client process, through the endpoint (a handler blocked in AcceptBi) and through a
 // bare quic-go listener with the same configs.
 func BenchmarkIdleMemory(b *testing.B) {
@@ -288,24 +296,22 @@ func BenchmarkIdleMemory(b *testing.B) {
 			return nil
 		}}
 		for b.Loop() {
-			before := heapInUse()
+			heap, stack := inUse()
 			n := coretest.StartEndpoint(b, h)
 			holdIdle(b, n.Addr, n.Fingerprint, alpnEcho, served.reached(idleConns))
-			after := heapInUse()
-			b.ReportMetric(float64(after-before)/idleConns, "bytes/conn")
+			reportPerConn(b, heap, stack)
 		}
 	})
 	b.Run("bare-quic-go", func(b *testing.B) {
 		var served counter
 		for b.Loop() {
-			before := heapInUse()
+			heap, stack := inUse()
 			s := startBare(b, alpnEcho, func(qc *quic.Conn) {
 				served.inc()
 				_, _ = qc.AcceptStream(qc.Context())
 			})
 			holdIdle(b, s.addr, s.pin, alpnEcho, served.reached(idleConns))
-			after := heapInUse()
-			b.ReportMetric(float64(after-before)/idleConns, "bytes/conn")
+			reportPerConn(b, heap, stack)
 		}
 	})
 }

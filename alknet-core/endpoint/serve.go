@@ -78,9 +78,7 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 		a.Identity = &hid
 		peerID = id.ID
 	}
-	e.log.LogAttrs(context.Background(), slog.LevelDebug, "connection accepted",
-		slog.Uint64("conn", lc.seq), slog.String("remote", addrString(c.RemoteAddr())), slog.String("alpn", alpn),
-		slog.String("fingerprint", fp), slog.String("peer_id", peerID))
+	e.logAccepted(lc.seq, c, fp, peerID)
 
 	err, panicked := e.callHandle(h, c, a, lc.seq)
 	closedBefore := isClosed(c.Done())
@@ -95,16 +93,37 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 	if clean && !closedBefore && !c.SingleStream() {
 		e.linger(c)
 	}
+	e.logEnded(level, lc.seq, alpn, peerID, code, closedBefore, time.Since(start), err)
+	_ = c.Close(code, CloseReason(code))
+}
+
+// logAccepted and logEnded keep their attribute arrays out of serve's stack frame, which
+// stays live (and on the stack) for the connection's whole life.
+//
+//go:noinline
+func (e *Endpoint) logAccepted(seq uint64, c *conn.Connection, fp, peerID string) {
+	if !e.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	e.log.LogAttrs(context.Background(), slog.LevelDebug, "connection accepted",
+		slog.Uint64("conn", seq), slog.String("remote", addrString(c.RemoteAddr())), slog.String("alpn", c.ALPN()),
+		slog.String("fingerprint", fp), slog.String("peer_id", peerID))
+}
+
+//go:noinline
+func (e *Endpoint) logEnded(level slog.Level, seq uint64, alpn, peerID string, code uint64, closedBefore bool, d time.Duration, err error) {
+	if !e.log.Enabled(context.Background(), level) {
+		return
+	}
 	attrs := []slog.Attr{
-		slog.Uint64("conn", lc.seq), slog.String("alpn", alpn), slog.String("peer_id", peerID),
+		slog.Uint64("conn", seq), slog.String("alpn", alpn), slog.String("peer_id", peerID),
 		slog.Uint64("close_code", code), slog.Bool("closed_by_peer_or_earlier", closedBefore),
-		slog.Duration("duration", time.Since(start)),
+		slog.Duration("duration", d),
 	}
 	if err != nil && code != CloseAuthRequired {
 		attrs = append(attrs, slog.String("err", err.Error()))
 	}
 	e.log.LogAttrs(context.Background(), level, "connection ended", attrs...)
-	_ = c.Close(code, CloseReason(code))
 }
 
 // linger gives the data a handler wrote before its clean return time to reach the peer: a
