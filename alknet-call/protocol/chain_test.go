@@ -11,6 +11,7 @@ import (
 	"github.com/alknet/alknet/alknet-call/callerr"
 	"github.com/alknet/alknet/alknet-call/protocol"
 	"github.com/alknet/alknet/alknet-call/registry"
+	"github.com/alknet/alknet/alknet-core/auth"
 )
 
 // chain builds A → B → C over two real QUIC connections: A calls B's "hub/exec", whose handler
@@ -136,5 +137,46 @@ func TestChainDeadlineShrinks(t *testing.T) {
 	}
 	if got := trace.Load(); got != tp { // CALLP-R47
 		t.Errorf("C saw traceparent %q, want %q", got, tp)
+	}
+}
+
+// T-CALLP-85: revoking a caller cascades like an abort: the request it made through B is answered
+// FORBIDDEN "credentials revoked" and C's forwarded handler receives the abort (CALLP-R124).
+func TestChainRevoke(t *testing.T) {
+	t.Parallel()
+	cStarted := make(chan struct{})
+	cDone := make(chan error, 1)
+	var bc atomic.Pointer[protocol.CallConnection]
+	fwd := registry.HandlerFunc(func(ctx context.Context, oc *registry.OperationContext, in json.RawMessage) (json.RawMessage, error) {
+		return bc.Load().Call(ctx, "container/exec", in)
+	})
+	work := registry.HandlerFunc(func(ctx context.Context, oc *registry.OperationContext, in json.RawMessage) (json.RawMessage, error) {
+		close(cStarted)
+		<-ctx.Done()
+		cDone <- context.Cause(ctx)
+		return nil, ctx.Err()
+	})
+	prov := &tokens{ids: map[string]auth.Identity{"alk_alice": {ID: "alice"}}}
+	dA := &protocol.Dispatcher{Invoker: newRegistry(t, ops{}, nil)}
+	dB := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"hub/exec": fwd}, nil), Identities: prov}
+	dC := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"container/exec": work}, nil)}
+	ab, _, _, _ := pair(t, dA, dB, nil, nil)
+	b2, _, _, _ := pair(t, dB, dC, nil, nil)
+	bc.Store(b2)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := ab.Call(t.Context(), "hub/exec", nil, protocol.WithAuthToken(auth.NewAuthToken([]byte("alk_alice"))))
+		errc <- err
+	}()
+	<-cStarted
+	if res := dB.Revoke("alice"); res.Requests != 1 {
+		t.Fatalf("Revoke = %+v", res)
+	}
+	err := <-errc
+	if ce, ok := errors.AsType[*callerr.CallError](err); !ok || ce.Code != callerr.Forbidden || ce.Message != "credentials revoked" {
+		t.Fatalf("alice's call = %v", err)
+	}
+	if got := <-cDone; !errors.Is(got, callerr.ErrAborted) {
+		t.Fatalf("C's handler cause = %v, want ErrAborted", got)
 	}
 }
