@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,9 +20,12 @@ import (
 	"github.com/alknet/alknet/alknet-cli/internal/node"
 	"github.com/alknet/alknet/alknet-cli/internal/output"
 	"github.com/alknet/alknet/alknet-cli/internal/paths"
+	"github.com/alknet/alknet/alknet-cli/internal/secretin"
+	"github.com/alknet/alknet/alknet-core/auth"
 	"github.com/alknet/alknet/alknet-core/fingerprint"
 	"github.com/alknet/alknet/alknet-core/tlsconf"
 	"github.com/alknet/alknet/alknet-peer-store-sqlite/sqlitestore"
+	"github.com/alknet/alknet/alknet-vault/vault"
 )
 
 type serveFlags struct {
@@ -118,10 +123,6 @@ func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 		stdlog.SetOutput(prevOut)
 		stdlog.SetFlags(prevFlags)
 	}()
-	if len(cfg.Connect) > 0 {
-		return output.Errorf(output.CodeConfigInvalid, "%s: [[connect]] entries need the call module's from_call import, which this build does not include yet", s.cfg.File).
-			WithHint("remove the [[connect]] sections to run this node")
-	}
 	if f.metricsAddr != "" {
 		if err := config.CheckMetricsAddr(f.metricsAddr); err != nil {
 			return output.Errorf(output.CodeConfigInvalid, "--metrics-addr: %v", err)
@@ -174,7 +175,7 @@ func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 	}
 	// Steps 5–7: the identity; nothing else needs the vault in this build, so it is locked
 	// right after the key is derived.
-	id, fp, err := inv.serveIdentity(ctx, s, f)
+	id, fp, tokens, err := inv.serveIdentity(ctx, s, st, f)
 	if err != nil {
 		return err
 	}
@@ -187,7 +188,7 @@ func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 		Config: cfg, Layout: s.layout, Log: s.log, Listen: f.listen, MetricsAddr: f.metricsAddr, ReadyFile: f.readyFile,
 		Store: st, TLS: id, Fingerprint: fp, Version: buildVersion(), Lock: lock, StartedAt: started,
 		ConfigFile: s.layout.Config.Path, Level: s.level, LevelFixed: inv.g.logLevel != "" || inv.g.verbose > 0,
-		Reloads: f.reloads,
+		Reloads: f.reloads, Tokens: tokens,
 	}
 	if hint != nil {
 		params.Hint = hint
@@ -198,40 +199,110 @@ func (inv *invocation) serve(ctx context.Context, f serveFlags) error {
 	return node.Run(ctx, params)
 }
 
+// referencedCredentials lists the providers the configuration names (CLI-R40).
+func referencedCredentials(cfg *config.Config) []string {
+	var out []string
+	for _, e := range cfg.Connect {
+		if e.AuthCredential != "" && !slices.Contains(out, e.AuthCredential) {
+			out = append(out, e.AuthCredential)
+		}
+	}
+	return out
+}
+
+// decryptCredentials is start-up step 6 (CLI-R40): exactly the referenced credentials, each
+// into a token for the component that named it. A missing one is NOT_FOUND (exit 4), one that
+// does not decrypt CREDENTIAL_UNDECRYPTABLE (exit 8), both naming it.
+func decryptCredentials(ctx context.Context, v *vault.Vault, st *sqlitestore.Store, refs []string) (map[string]auth.AuthToken, error) {
+	out := map[string]auth.AuthToken{}
+	for _, p := range refs {
+		blob, ok, err := st.Credentials().Get(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, output.Errorf(output.CodeNotFound, "credential %s named by [[connect]].auth_credential does not exist", p).
+				WithHint("store it with `alknet creds set " + p + "`")
+		}
+		vb, err := toVault(blob)
+		var pt []byte
+		if err == nil {
+			pt, err = v.Decrypt(vb)
+		}
+		if err != nil {
+			return nil, output.Errorf(output.CodeCredentialUndecryptable, "credential %s (key version %d) cannot be decrypted with this keystore", p, blob.KeyVersion).
+				WithHint("it was encrypted under another mnemonic; set it again with `alknet creds set " + p + "`")
+		}
+		out[p] = auth.NewAuthToken(pt)
+		secretin.Wipe(pt)
+	}
+	return out, nil
+}
+
 // serveIdentity is start-up step 5 (CLI-R38): the keystore's identity, re-derived and checked
 // against its header (CLI-R27), or an ephemeral key (D4, VAULT-R113).
-func (inv *invocation) serveIdentity(ctx context.Context, s *session, f serveFlags) (tlsconf.Identity, string, error) {
+func (inv *invocation) serveIdentity(ctx context.Context, s *session, st *sqlitestore.Store, f serveFlags) (tlsconf.Identity, string, map[string]auth.AuthToken, error) {
+	cfg := s.cfg.Config
+	refs := referencedCredentials(cfg)
+	haveKeystore := paths.Exists(s.layout.Keystore.Path)
+	if len(refs) > 0 && (f.ephemeral || cfg.TLS.Mode == "ephemeral" || !haveKeystore) {
+		return tlsconf.Identity{}, "", nil, output.Errorf(output.CodeNotInitialized,
+			"the configuration names credentials (%s) but there is no vault to decrypt them", strings.Join(refs, ", ")).
+			WithHint("run `alknet init` and serve without --ephemeral, or remove the auth_credential keys")
+	}
+	var tokens map[string]auth.AuthToken
+	if cfg.TLS.Mode == "x509" && !f.ephemeral && len(refs) > 0 {
+		v, _, err := inv.unlockNode(ctx, s, f.pass)
+		if err != nil {
+			return tlsconf.Identity{}, "", nil, err
+		}
+		tokens, err = decryptCredentials(ctx, v, st, refs)
+		v.Lock()
+		if err != nil {
+			return tlsconf.Identity{}, "", nil, err
+		}
+	}
+	id, fp, t2, err := inv.serveKey(ctx, s, st, f, refs)
+	if tokens == nil {
+		tokens = t2
+	}
+	return id, fp, tokens, err
+}
+
+// serveKey derives or loads the node's TLS identity (and, in vault mode, decrypts refs while
+// the vault is unlocked).
+func (inv *invocation) serveKey(ctx context.Context, s *session, st *sqlitestore.Store, f serveFlags, refs []string) (tlsconf.Identity, string, map[string]auth.AuthToken, error) {
 	cfg := s.cfg.Config
 	if cfg.TLS.Mode == "x509" && !f.ephemeral {
 		// Nothing needs the vault in x509 mode: no passphrase is asked for (CLI-R38 step 5).
 		fi, err := os.Stat(cfg.TLS.KeyFile)
 		if err != nil {
-			return tlsconf.Identity{}, "", output.Errorf(output.CodeConfigInvalid, "tls.key_file %s: %v", cfg.TLS.KeyFile, err)
+			return tlsconf.Identity{}, "", nil, output.Errorf(output.CodeConfigInvalid, "tls.key_file %s: %v", cfg.TLS.KeyFile, err)
 		}
 		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			return tlsconf.Identity{}, "", output.Errorf(output.CodeInsecurePermissions,
+			return tlsconf.Identity{}, "", nil, output.Errorf(output.CodeInsecurePermissions,
 				"tls.key_file %s has mode %04o: other users could read the private key", cfg.TLS.KeyFile, perm).
 				WithHint("chmod 600 " + cfg.TLS.KeyFile)
 		}
 		if err := paths.CheckOwner(cfg.TLS.KeyFile, "TLS key file"); err != nil {
-			return tlsconf.Identity{}, "", err
+			return tlsconf.Identity{}, "", nil, err
 		}
 		id := tlsconf.Identity{Kind: tlsconf.KindX509, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile}
 		cert, err := id.Certificate()
 		if err != nil {
-			return tlsconf.Identity{}, "", err
+			return tlsconf.Identity{}, "", nil, err
 		}
-		return id, fingerprint.FromCertificate(cert.Leaf), nil
+		return id, fingerprint.FromCertificate(cert.Leaf), nil, nil
 	}
 	if !f.ephemeral && cfg.TLS.Mode != "ephemeral" && paths.Exists(s.layout.Keystore.Path) {
 		v, _, err := inv.unlockNode(ctx, s, f.pass)
 		if err != nil {
-			return tlsconf.Identity{}, "", err
+			return tlsconf.Identity{}, "", nil, err
 		}
 		defer v.Lock() // step 7 (VAULT-R112)
 		ks, err := inv.loadKeystore(s)
 		if err != nil {
-			return tlsconf.Identity{}, "", err
+			return tlsconf.Identity{}, "", nil, err
 		}
 		if !ks.Protected() {
 			ks.Wipe()
@@ -239,26 +310,30 @@ func (inv *invocation) serveIdentity(ctx context.Context, s *session, f serveFla
 		}
 		k, fp, err := deriveIdentity(v, ks.Identity.Index)
 		if err != nil {
-			return tlsconf.Identity{}, "", err
+			return tlsconf.Identity{}, "", nil, err
 		}
 		defer k.Wipe()
 		key, err := tlsconf.NewEd25519KeyFromSeed(k.PrivateKey())
 		if err != nil {
-			return tlsconf.Identity{}, "", err
+			return tlsconf.Identity{}, "", nil, err
 		}
-		s.log.Info("vault unlocked; identity derived", "fingerprint", fp, "index", ks.Identity.Index)
-		return tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: key}, fp, nil
+		tokens, err := decryptCredentials(ctx, v, st, refs)
+		if err != nil {
+			return tlsconf.Identity{}, "", nil, err
+		}
+		s.log.Info("vault unlocked; identity derived", "fingerprint", fp, "index", ks.Identity.Index, "credentials", len(tokens))
+		return tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: key}, fp, tokens, nil
 	}
 	if (cfg.Vault.Required || f.requireVault) && !f.ephemeral {
-		return tlsconf.Identity{}, "", output.Errorf(output.CodeNotInitialized, "no keystore at %s and the vault is required", s.layout.Keystore.Path).
+		return tlsconf.Identity{}, "", nil, output.Errorf(output.CodeNotInitialized, "no keystore at %s and the vault is required", s.layout.Keystore.Path).
 			WithHint("run `alknet init` first")
 	}
 	key, err := tlsconf.GenerateEd25519Key()
 	if err != nil {
-		return tlsconf.Identity{}, "", err
+		return tlsconf.Identity{}, "", nil, err
 	}
 	fp := fingerprint.FromEd25519(key.Public())
 	s.log.Warn("running with an ephemeral identity: it changes at every start and no credential can be decrypted; run `alknet init` for a persistent node",
 		"fingerprint", fp)
-	return tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: key}, fp, nil
+	return tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: key}, fp, nil, nil
 }

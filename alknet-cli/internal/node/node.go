@@ -23,6 +23,7 @@ import (
 	"github.com/alknet/alknet/alknet-call/registry"
 	"github.com/alknet/alknet/alknet-cli/internal/builtin"
 	"github.com/alknet/alknet/alknet-cli/internal/config"
+	"github.com/alknet/alknet/alknet-cli/internal/connector"
 	"github.com/alknet/alknet/alknet-cli/internal/metrics"
 	"github.com/alknet/alknet/alknet-cli/internal/output"
 	"github.com/alknet/alknet/alknet-cli/internal/paths"
@@ -56,6 +57,9 @@ type Params struct {
 	Level       *slog.LevelVar  // the log threshold a reload sets
 	LevelFixed  bool            // the level came from a flag, which wins over the file
 	Reloads     <-chan struct{} // one value per SIGHUP (CLI-R16); nil = no reloads
+	// Tokens are the decrypted auth_credential values of [[connect]] entries, by provider
+	// name (CLI-R40); only the referenced ones were decrypted.
+	Tokens map[string]auth.AuthToken
 }
 
 // ReadyInfo is the ready file's and the ready event's content (CLI-R72, CLI-R77).
@@ -151,6 +155,28 @@ func Run(ctx context.Context, p Params) (err error) {
 		},
 	}
 	adapter := protocol.NewCallAdapter(disp, protocol.WithAcceptHook(tracker.hook))
+	quic := coreconfig.QUICSettings{MaxIdleTimeout: cfg.Limits.IdleTimeout.D(), MaxIncomingStreams: int64(cfg.Limits.MaxIncomingStreams)}
+	var conns []*connector.Connector
+	for _, e := range cfg.Connect {
+		var id *tlsconf.Identity
+		if e.PresentIdentity == nil || *e.PresentIdentity {
+			tid := p.TLS
+			id = &tid
+		} else {
+			log.Warn("present_identity = false: the head can never attach this node as a peer, so it can call nothing on it", "peer_id", e.PeerID)
+		}
+		conns = append(conns, connector.New(connector.Params{
+			Entry: e, Dispatcher: disp, Peers: p.Store.Identities(), Identity: id, Token: p.Tokens[e.AuthCredential],
+			Fingerprint: p.Fingerprint, QUIC: quic, Log: log,
+		}))
+	}
+	tracker.outbound = func() []builtin.Peer {
+		out := make([]builtin.Peer, 0, len(conns))
+		for _, c := range conns {
+			out = append(out, c.Peer())
+		}
+		return out
+	}
 	hb := handler.NewRegistryBuilder()
 	if err := hb.Add(adapter); err != nil {
 		return err
@@ -210,6 +236,11 @@ func Run(ctx context.Context, p Params) (err error) {
 	defer stopServe()
 	serveErr := make(chan error, 1) // written once by the serve goroutine
 	wg.Go(func() { serveErr <- ep.Serve(serveCtx) })
+	connCtx, stopConns := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopConns()
+	for _, c := range conns {
+		wg.Go(func() { c.Run(connCtx) })
+	}
 	loopErr := make(chan error, 1) // written once by the revocation loop
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Go(func() { loopErr <- revocationLoop(loopCtx, p.Store, disp, m, log) })
@@ -265,6 +296,7 @@ wait:
 	}
 	// Shutdown (CLI-R50): endpoint drain, then the loop, then the metrics listener.
 	stopServe()
+	stopConns() // the connectors' clients drain while the endpoint does (CLI-R50 step 1)
 	shutdownEndpoint()
 	stopLoop()
 	wg.Wait()
@@ -321,7 +353,9 @@ func revocationLoop(ctx context.Context, st *sqlitestore.Store, disp *protocol.D
 type tracker struct {
 	log      *slog.Logger
 	peers    *registry.PeerSet
-	importOn bool // call.importOnfrom_inbound_peers
+	importOn bool // call.import_from_inbound_peers
+	// outbound lists the connectors' entries; set before the endpoint starts.
+	outbound func() []builtin.Peer
 	mu       sync.Mutex
 	in       map[string]trackedConn // guarded by mu; newest connection per peer id
 }
@@ -350,7 +384,7 @@ func (t *tracker) hook(ctx context.Context, c *protocol.CallConnection) error {
 		// which this build does not include: the peer stays connected and unattached.
 		t.log.Debug("inbound peer connected; importing its operations is not available in this build", "peer_id", pid)
 	} else if err := t.peers.AttachConnection(id, c.Imported(), c); err != nil {
-		// importOnfrom_inbound_peers = false: attached with its empty set (CLI-R48).
+		// call.import_from_inbound_peers = false: attached with its empty set (CLI-R48).
 		t.log.Debug("cannot attach an inbound peer", "peer_id", pid, "err", err)
 	}
 	t.mu.Lock()
@@ -380,7 +414,15 @@ func (t *tracker) list() []builtin.Peer {
 		out = append(out, builtin.Peer{PeerID: id, Fingerprint: &fp, Direction: "inbound", State: "connected",
 			RemoteAddr: &addr, Since: &since, ImportedOps: n})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].PeerID < out[j].PeerID })
+	if t.outbound != nil {
+		out = append(out, t.outbound()...)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].PeerID != out[j].PeerID {
+			return out[i].PeerID < out[j].PeerID
+		}
+		return out[i].Direction < out[j].Direction
+	})
 	return out
 }
 

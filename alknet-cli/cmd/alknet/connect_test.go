@@ -1,0 +1,150 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+type peerView struct {
+	PeerID      string  `json:"peer_id"`
+	Fingerprint *string `json:"fingerprint"`
+	Direction   string  `json:"direction"`
+	State       string  `json:"state"`
+	RemoteView  *struct {
+		ID     *string `json:"id"`
+		Origin *string `json:"origin"`
+	} `json:"remote_view"`
+}
+
+func nodePeers(t *testing.T, n *node, tok string) []peerView {
+	t.Helper()
+	r := n.run("", "call", "/node/peers", "--token-file", tok, "--json")
+	var ps []peerView
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &ps) != nil {
+		t.Fatalf("/node/peers: %+v", r)
+	}
+	return ps
+}
+
+// CLI-T42, CLI-R45, CLI-R79: a worker dials its head pinned to the head's peer entry, learns
+// from /node/whoami that the head does not know it (one warning naming its fingerprint and the
+// peers add command), and is recognised after the head adds it and closes the anonymous
+// connection (CORE-R440).
+func TestWorkerLearnsHowHeadSeesIt(t *testing.T) {
+	t.Parallel()
+	a, b := newNode(t), newNode(t)
+	bpw := b.initNode()
+	pa := a.serve()
+	r := b.run("", "identity", "show", "--json")
+	var id struct {
+		Fingerprint string `json:"fingerprint"`
+	}
+	_ = json.Unmarshal([]byte(r.out), &id)
+	fpB := id.Fingerprint
+	if r := b.run("", "peers", "add", "a", "--fingerprint", pa.ready.Fingerprint); r.code != 0 {
+		t.Fatalf("b peers add a: %+v", r)
+	}
+	cfg := filepath.Join(b.home, ".config", "alknet", "config.toml")
+	body := "[[connect]]\npeer_id = \"a\"\naddr = \"" + pa.ready.Listen + "\"\nbackoff_min = \"100ms\"\nbackoff_max = \"500ms\"\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pb := b.serve("--passphrase-file", bpw)
+	topoB := createKey(t, b, "ops:topology")
+	var out peerView
+	eventually(t, "b's outbound entry connected with a remote view", func() bool {
+		for _, p := range nodePeers(t, b, topoB) {
+			if p.PeerID == "a" && p.Direction == "outbound" && p.State == "connected" && p.RemoteView != nil {
+				out = p
+				return true
+			}
+		}
+		return false
+	})
+	if out.RemoteView.ID != nil || out.RemoteView.Origin != nil || out.Fingerprint == nil || *out.Fingerprint != pa.ready.Fingerprint {
+		t.Fatalf("outbound entry = %+v", out)
+	}
+	warn := "alknet peers add <id> --fingerprint " + fpB
+	eventually(t, "the CLI-R79 warning", func() bool { return strings.Contains(pb.stderr.String(), warn) })
+	if n := strings.Count(pb.stderr.String(), warn); n != 1 {
+		t.Fatalf("warning logged %d times", n)
+	}
+	if r := a.run("", "peers", "add", "b", "--fingerprint", fpB, "--scope", "node:read"); r.code != 0 {
+		t.Fatalf("a peers add b: %+v", r)
+	}
+	// Disabling the head's entry on b makes b drop the connection and wait (CLI-R45, CLI-R49);
+	// enabling it again makes b dial with the current pins, and the head now knows b's key.
+	// (Core closes only connections that had an identity when its peer set changes, so the head
+	// does not cycle b's anonymous connection itself; see the report.)
+	if r := b.run("", "peers", "disable", "a"); r.code != 0 {
+		t.Fatalf("b peers disable a: %+v", r)
+	}
+	eventually(t, "b waiting for a usable entry", func() bool {
+		for _, p := range nodePeers(t, b, topoB) {
+			if p.PeerID == "a" && p.State == "waiting" && p.Fingerprint == nil {
+				return true
+			}
+		}
+		return false
+	})
+	if r := b.run("", "peers", "enable", "a"); r.code != 0 {
+		t.Fatalf("b peers enable a: %+v", r)
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("A:\n%s\nB:\n%s", tail(pa.stderr.String()), tail(pb.stderr.String()))
+		}
+	}()
+	eventually(t, "the head recognising b", func() bool {
+		for _, p := range nodePeers(t, b, topoB) {
+			if p.PeerID == "a" && p.RemoteView != nil && p.RemoteView.ID != nil && *p.RemoteView.ID == "b" &&
+				p.RemoteView.Origin != nil && *p.RemoteView.Origin == "peer" {
+				return true
+			}
+		}
+		return false
+	})
+	if n := strings.Count(pb.stderr.String(), warn); n != 1 {
+		t.Fatalf("warning repeated after recognition (%d)", n)
+	}
+	topoA := createKey(t, a, "ops:topology")
+	found := false
+	for _, p := range nodePeers(t, a, topoA) {
+		found = found || (p.PeerID == "b" && p.Direction == "inbound" && p.State == "connected")
+	}
+	if !found {
+		t.Fatal("the head does not list b inbound")
+	}
+	pb.stop(syscall.SIGINT)
+	pa.stop(syscall.SIGINT)
+}
+
+// CLI-T15: a referenced credential that is missing is exit 4 naming it; in ephemeral mode
+// any reference is exit 12.
+func TestServeCredentialReferences(t *testing.T) {
+	t.Parallel()
+	n := newNode(t)
+	pw := n.initNode()
+	cfg := filepath.Join(n.home, ".config", "alknet", "config.toml")
+	body := "[[connect]]\npeer_id = \"head\"\naddr = \"127.0.0.1:1\"\nauth_credential = \"missing\"\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	je := expectError(t, n.run("", "serve", "--listen", "127.0.0.1:0", "--passphrase-file", pw, "--json"), 4, "NOT_FOUND")
+	if !strings.Contains(je.Error.Message, "missing") {
+		t.Fatalf("message does not name the credential: %q", je.Error.Message)
+	}
+	expectError(t, n.run("", "serve", "--listen", "127.0.0.1:0", "--ephemeral", "--json"), 12, "NOT_INITIALIZED")
+}
+
+func tail(s string) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > 25 {
+		lines = lines[len(lines)-25:]
+	}
+	return strings.Join(lines, "\n")
+}
