@@ -148,3 +148,46 @@ func tail(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// cli.md §4.3, CLI-R15: a reload adds and removes [[connect]] entries on a running node.
+func TestReloadConnectors(t *testing.T) {
+	t.Parallel()
+	a, b := newNode(t), newNode(t)
+	pa := a.serve()
+	pb := b.serve()
+	if r := b.run("", "peers", "add", "a", "--fingerprint", pa.ready.Fingerprint); r.code != 0 {
+		t.Fatalf("peers add: %+v", r)
+	}
+	topo := createKey(t, b, "ops:topology")
+	cfg := filepath.Join(b.home, ".config", "alknet", "config.toml")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	body := "[[connect]]\npeer_id = \"a\"\naddr = \"" + pa.ready.Listen + "\"\nbackoff_min = \"100ms\"\nbackoff_max = \"500ms\"\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := b.run("", "config", "reload", "--json")
+	if r.code != 0 || !strings.Contains(r.out, `"applied":["connect"]`) {
+		t.Fatalf("reload adding a connector: %+v", r)
+	}
+	eventually(t, "the new connector connected", func() bool {
+		for _, p := range nodePeers(t, b, topo) {
+			if p.PeerID == "a" && p.Direction == "outbound" && p.State == "connected" {
+				return true
+			}
+		}
+		return false
+	})
+	if err := os.WriteFile(cfg, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.run("", "config", "reload", "--json"); r.code != 0 || !strings.Contains(r.out, `"applied":["connect"]`) {
+		t.Fatalf("reload removing the connector: %+v", r)
+	}
+	if ps := nodePeers(t, b, topo); len(ps) != 0 {
+		t.Fatalf("/node/peers after removal = %+v", ps)
+	}
+	pb.stop(syscall.SIGINT)
+	pa.stop(syscall.SIGINT)
+}

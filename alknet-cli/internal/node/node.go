@@ -156,8 +156,7 @@ func Run(ctx context.Context, p Params) (err error) {
 	}
 	adapter := protocol.NewCallAdapter(disp, protocol.WithAcceptHook(tracker.hook))
 	quic := coreconfig.QUICSettings{MaxIdleTimeout: cfg.Limits.IdleTimeout.D(), MaxIncomingStreams: int64(cfg.Limits.MaxIncomingStreams)}
-	var conns []*connector.Connector
-	for _, e := range cfg.Connect {
+	newConn := func(e config.Connect) *connector.Connector {
 		var id *tlsconf.Identity
 		if e.PresentIdentity == nil || *e.PresentIdentity {
 			tid := p.TLS
@@ -165,18 +164,16 @@ func Run(ctx context.Context, p Params) (err error) {
 		} else {
 			log.Warn("present_identity = false: the head can never attach this node as a peer, so it can call nothing on it", "peer_id", e.PeerID)
 		}
-		conns = append(conns, connector.New(connector.Params{
+		return connector.New(connector.Params{
 			Entry: e, Dispatcher: disp, Peers: p.Store.Identities(), Identity: id, Token: p.Tokens[e.AuthCredential],
 			Fingerprint: p.Fingerprint, QUIC: quic, Log: log,
-		}))
+		})
 	}
-	tracker.outbound = func() []builtin.Peer {
-		out := make([]builtin.Peer, 0, len(conns))
-		for _, c := range conns {
-			out = append(out, c.Peer())
-		}
-		return out
-	}
+	connCtx, stopConnCtx := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopConnCtx()
+	conns := &connectorSet{ctx: connCtx, newConn: newConn}
+	tracker.outbound = conns.peers
+
 	hb := handler.NewRegistryBuilder()
 	if err := hb.Add(adapter); err != nil {
 		return err
@@ -236,11 +233,7 @@ func Run(ctx context.Context, p Params) (err error) {
 	defer stopServe()
 	serveErr := make(chan error, 1) // written once by the serve goroutine
 	wg.Go(func() { serveErr <- ep.Serve(serveCtx) })
-	connCtx, stopConns := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopConns()
-	for _, c := range conns {
-		wg.Go(func() { c.Run(connCtx) })
-	}
+	conns.apply(cfg.Connect)
 	loopErr := make(chan error, 1) // written once by the revocation loop
 	loopCtx, stopLoop := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Go(func() { loopErr <- revocationLoop(loopCtx, p.Store, disp, m, log) })
@@ -269,7 +262,7 @@ func Run(ctx context.Context, p Params) (err error) {
 		level = new(slog.LevelVar)
 	}
 	running := *cfg
-	rl := &reloader{file: p.ConfigFile, statusPath: p.Layout.ReloadStatus.Path, running: &running, level: level,
+	rl := &reloader{connect: conns.apply, tokens: p.Tokens, file: p.ConfigFile, statusPath: p.Layout.ReloadStatus.Path, running: &running, level: level,
 		levelFixed: p.LevelFixed, dyn: dyn, log: log, generation: prevStatus.Generation}
 	var runErr error
 wait:
@@ -296,8 +289,11 @@ wait:
 	}
 	// Shutdown (CLI-R50): endpoint drain, then the loop, then the metrics listener.
 	stopServe()
-	stopConns() // the connectors' clients drain while the endpoint does (CLI-R50 step 1)
+	// The connectors' clients drain while the endpoint does (CLI-R50 step 1).
+	connsDone := make(chan struct{})
+	go func() { defer close(connsDone); conns.stop() }()
 	shutdownEndpoint()
+	<-connsDone
 	stopLoop()
 	wg.Wait()
 	msrv.shutdown()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/alknet/alknet/alknet-cli/internal/config"
 	"github.com/alknet/alknet/alknet-cli/internal/logging"
 	"github.com/alknet/alknet/alknet-cli/internal/paths"
+	"github.com/alknet/alknet/alknet-core/auth"
 	coreconfig "github.com/alknet/alknet/alknet-core/config"
 )
 
@@ -47,6 +49,7 @@ func ReadReloadStatus(path string) (ReloadStatus, error) {
 // as restart_required and keeps its running value.
 var dynamicKeys = map[string]bool{
 	"log.level":                     true,
+	"connect":                       true,
 	"limits.max_connections_per_ip": true,
 	"limits.max_auth_attempts":      true,
 }
@@ -78,6 +81,8 @@ func flatten(c *config.Config) map[string]any {
 // reloader re-reads the config file on SIGHUP and applies the dynamic keys all together, or
 // nothing when the file is invalid (CLI-R15); the outcome goes to reload.json (CLI-R17).
 type reloader struct {
+	connect    func([]config.Connect)    // applies the [[connect]] list
+	tokens     map[string]auth.AuthToken // credentials decrypted at start
 	file       string
 	statusPath string
 	running    *config.Config // the values in force
@@ -120,6 +125,16 @@ func (r *reloader) reload() ReloadStatus {
 			st.RestartRequired = append(st.RestartRequired, k)
 		}
 	}
+	// A new entry may only use a credential decrypted at start (D5): otherwise nothing changes.
+	for _, e := range next.Connect {
+		if _, ok := r.tokens[e.AuthCredential]; e.AuthCredential != "" && !ok {
+			msg := "[[connect]] " + e.PeerID + " names credential " + e.AuthCredential + ", which was not loaded at start; restart the node to use it"
+			st.Error, st.Applied, st.RestartRequired = &msg, []string{}, []string{}
+			r.log.Error("configuration reload refused; nothing changed", "err", msg)
+			r.write(st)
+			return st
+		}
+	}
 	// Apply everything dynamic together.
 	if !r.levelFixed {
 		if lv, err := logging.ParseLevel(next.Log.Level); err == nil {
@@ -134,6 +149,10 @@ func (r *reloader) reload() ReloadStatus {
 		r.write(st)
 		return st
 	}
+	if r.connect != nil && slices.Contains(st.Applied, "connect") {
+		r.connect(next.Connect)
+	}
+	r.running.Connect = next.Connect
 	r.running.Log.Level = next.Log.Level
 	r.running.Limits.MaxConnectionsPerIP = next.Limits.MaxConnectionsPerIP
 	r.running.Limits.MaxAuthAttempts = next.Limits.MaxAuthAttempts
