@@ -360,19 +360,23 @@ func (c *CallConnection) emitFor(se *servedEntry) registry.Emit {
 		if se.term.Load() {
 			return over()
 		}
-		frame, err := respondedFrame(se.id, item, c.opts.MaxFrameSize)
-		if errors.Is(err, wire.ErrFrameTooLarge) { // CALLP-R95: terminal
-			c.answer(se, callerr.New(callerr.Internal, msgResponseTooLarge))
-			return err
-		}
-		if err != nil {
-			return err
-		}
 		st := se.st
 		st.wmu.Lock()
 		if se.term.Load() || st.broken {
 			st.wmu.Unlock()
 			return over()
+		}
+		// The frame is built in the stream's reusable buffer, under the write lock.
+		frame, err := wire.AppendRespondedFrame(st.wbuf[:0], se.id, item, c.opts.MaxFrameSize)
+		if err != nil {
+			st.wmu.Unlock()
+			if errors.Is(err, wire.ErrFrameTooLarge) { // CALLP-R95: terminal
+				c.answer(se, callerr.New(callerr.Internal, msgResponseTooLarge))
+			}
+			return err
+		}
+		if cap(frame) <= maxWriteBuffer {
+			st.wbuf = frame
 		}
 		se.writing.Store(true)
 		_, werr := st.s.Write(frame)

@@ -20,6 +20,7 @@ type streamState struct {
 
 	wmu    sync.Mutex // one frame at a time (CALLP-R16); Close is serialised with writes too
 	broken bool       // guarded by wmu: a write failed or the stream was given up
+	wbuf   []byte     // guarded by wmu: reusable buffer for the frames emit builds
 
 	mu       sync.Mutex
 	active   int                       // guarded by mu; served requests received here, not finished
@@ -92,6 +93,9 @@ func (st *streamState) write(frame []byte) error {
 }
 
 var errStreamGone = errors.New("alknet/call: stream given up")
+
+// maxWriteBuffer is the largest frame buffer a stream keeps for reuse.
+const maxWriteBuffer = 1 << 20
 
 // reset gives the stream up with code (multi-stream mode only: resetting the one stream of a
 // single-stream connection would end the connection, CALLP-R83).
