@@ -175,3 +175,16 @@ func TestRevokeDialled(t *testing.T) {
 		t.Fatalf("call after revocation = %v", err)
 	}
 }
+
+// CLNT-R9: a panicking connect hook is an error returned by Connect.
+func TestConnectHookPanic(t *testing.T) {
+	t.Parallel()
+	node := coretest.StartEndpoint(t, protocol.NewCallAdapter(&protocol.Dispatcher{Invoker: registryWith(t, "", nil)}))
+	cl := client.New(&protocol.Dispatcher{Invoker: registryWith(t, "", nil)}, client.WithOnConnect(func(context.Context, *protocol.CallConnection) error {
+		panic("hook bug")
+	}))
+	defer cl.Close()
+	if _, err := cl.Connect(t.Context(), node.Addr, client.CallCredentials{RemoteIdentity: &client.RemoteIdentity{Fingerprints: []string{node.Fingerprint}}}); err == nil {
+		t.Fatal("Connect succeeded despite a panicking hook")
+	}
+}

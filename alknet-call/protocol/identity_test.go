@@ -182,3 +182,17 @@ func TestAdapterRemoteFacts(t *testing.T) {
 		t.Error("RemoteAddr is nil")
 	}
 }
+
+// CALLP-R9: a panicking accept hook is recovered and the connection keeps serving.
+func TestAcceptHookPanic(t *testing.T) {
+	t.Parallel()
+	d := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"x/echo": echo()}, nil)}
+	node := coretest.StartEndpoint(t, protocol.NewCallAdapter(d, protocol.WithAcceptHook(func(context.Context, *protocol.CallConnection) error {
+		panic("hook bug")
+	})))
+	dc := (&protocol.Dispatcher{Invoker: newRegistry(t, ops{}, nil)}).Attach(node.Dial(t, protocol.ALPN, nil))
+	serve(t, dc)
+	if out, err := dc.Call(t.Context(), "x/echo", 5); err != nil || string(out) != "5" {
+		t.Fatalf("call after a hook panic: %s %v", out, err)
+	}
+}
