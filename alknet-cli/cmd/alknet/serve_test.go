@@ -180,6 +180,20 @@ func TestEmbeddedDefaults(t *testing.T) {
 	if r.code != 0 || out.Echo["x"] != 1 {
 		t.Fatalf("call /node/ping: %+v", r)
 	}
+	// Input from a file and from stdin (cli.md §7.8).
+	in := filepath.Join(t.TempDir(), "in.json")
+	if err := os.WriteFile(in, []byte(`{"from":"file"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := n.run("", "call", "node/ping", "--input", "@"+in); r.code != 0 || !strings.Contains(r.out, `"echo":{"from":"file"}`) {
+		t.Fatalf("--input @FILE: %+v", r)
+	}
+	if r := n.run(`{"from":"stdin"}`, "call", "/node/ping", "--input", "-"); r.code != 0 || !strings.Contains(r.out, `"echo":{"from":"stdin"}`) {
+		t.Fatalf("--input -: %+v", r)
+	}
+	if r := n.run("", "call", "/node/ping"); r.code != 0 || !strings.Contains(r.out, `"echo":null`) {
+		t.Fatalf("no --input sends null: %+v", r)
+	}
 	r = n.run("", "identity", "show", "--json")
 	if r.code != 0 || !strings.Contains(r.out, p.ready.Fingerprint) || !strings.Contains(r.out, `"source":"ephemeral"`) {
 		t.Fatalf("identity show of an ephemeral node: %+v", r)
