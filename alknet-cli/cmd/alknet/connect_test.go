@@ -191,3 +191,59 @@ func TestReloadConnectors(t *testing.T) {
 	pb.stop(syscall.SIGINT)
 	pa.stop(syscall.SIGINT)
 }
+
+// CLI-T20 (last part), CLI-R48: with call.import_from_inbound_peers = false the head lists its
+// inbound worker with imported_ops 0, a route pinned to it answers NOT_FOUND (nothing in its
+// set), and the worker can still call the head's operations with its key.
+func TestHeadWithoutInboundImport(t *testing.T) {
+	t.Parallel()
+	a, c := newNode(t), newNode(t)
+	cpw := c.initNode()
+	r := c.run("", "identity", "show", "--json")
+	var id struct {
+		Fingerprint string `json:"fingerprint"`
+	}
+	_ = json.Unmarshal([]byte(r.out), &id)
+	acfg := filepath.Join(a.home, ".config", "alknet", "config.toml")
+	if err := os.MkdirAll(filepath.Dir(acfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	abody := "[call]\nimport_from_inbound_peers = false\n\n[[route]]\nname = \"cluster/info-c\"\ntarget = \"node/info\"\npeer = \"c\"\nscopes = [\"cluster:read\"]\ngrant = [\"node:read\"]\n"
+	if err := os.WriteFile(acfg, []byte(abody), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pa := a.serve()
+	if r := a.run("", "peers", "add", "c", "--fingerprint", id.Fingerprint, "--scope", "node:read"); r.code != 0 {
+		t.Fatalf("a peers add c: %+v", r)
+	}
+	if r := c.run("", "peers", "add", "a", "--fingerprint", pa.ready.Fingerprint); r.code != 0 {
+		t.Fatalf("c peers add a: %+v", r)
+	}
+	ccfg := filepath.Join(c.home, ".config", "alknet", "config.toml")
+	cbody := "[[connect]]\npeer_id = \"a\"\naddr = \"" + pa.ready.Listen + "\"\nimport = false\nbackoff_min = \"100ms\"\nbackoff_max = \"500ms\"\n"
+	if err := os.WriteFile(ccfg, []byte(cbody), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pc := c.serve("--passphrase-file", cpw)
+	topo := createKey(t, a, "ops:topology")
+	eventually(t, "c attached on a", func() bool {
+		for _, p := range nodePeers(t, a, topo) {
+			if p.PeerID == "c" && p.Direction == "inbound" && p.State == "connected" {
+				return true
+			}
+		}
+		return false
+	})
+	r = a.run("", "call", "/node/peers", "--token-file", topo, "--json")
+	if !strings.Contains(r.out, `"imported_ops":0`) {
+		t.Fatalf("imported_ops: %s", r.out)
+	}
+	cluster := createKey(t, a, "cluster:read")
+	expectError(t, a.run("", "call", "/cluster/info-c", "--token-file", cluster, "--json"), 4, "NOT_FOUND")
+	asC := []string{"--as-node", "--passphrase-file", cpw, "--addr", pa.ready.Listen, "--pin", pa.ready.Fingerprint}
+	if r := c.run("", append([]string{"call", "/node/info"}, asC...)...); r.code != 0 {
+		t.Fatalf("c calling a's node/info with its key: %+v", r)
+	}
+	pc.stop(syscall.SIGINT)
+	pa.stop(syscall.SIGINT)
+}
