@@ -68,6 +68,10 @@ func TestWorkerLearnsHowHeadSeesIt(t *testing.T) {
 	if out.RemoteView.ID != nil || out.RemoteView.Origin != nil || out.Fingerprint == nil || *out.Fingerprint != pa.ready.Fingerprint {
 		t.Fatalf("outbound entry = %+v", out)
 	}
+	// CLI-R36 step 2: --peer alone dials the [[connect]] address, pinned by the peer entry.
+	if r := b.run("", "call", "/node/ping", "--peer", "a"); r.code != 0 {
+		t.Fatalf("call --peer a: %+v", r)
+	}
 	warn := "alknet peers add <id> --fingerprint " + fpB
 	eventually(t, "the CLI-R79 warning", func() bool { return strings.Contains(pb.stderr.String(), warn) })
 	if n := strings.Count(pb.stderr.String(), warn); n != 1 {
