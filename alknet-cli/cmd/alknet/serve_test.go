@@ -520,3 +520,30 @@ func TestSecondSignalDuringDrain(t *testing.T) {
 		t.Fatalf("second SIGTERM: exit %d", code)
 	}
 }
+
+// CLI-R51: a store unusable beyond store.max_stale stops the node with exit 8
+// (STORE_UNAVAILABLE) after a graceful shutdown.
+func TestStoreFailClosedStopsNode(t *testing.T) {
+	t.Parallel()
+	n := newNode(t)
+	cfg := filepath.Join(n.home, ".config", "alknet", "config.toml")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte("[store]\nmax_stale = \"300ms\"\npoll_interval = \"10ms\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := n.serve("--json")
+	db := filepath.Join(n.dataDir(), "alknet.db")
+	if err := os.Rename(db, db+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the node kept serving on a failed store:\n%s", p.stderr.String())
+	}
+	if p.exitCode != 8 || !strings.Contains(p.stdout.String(), `"code":"STORE_UNAVAILABLE"`) {
+		t.Fatalf("exit %d, stdout %q", p.exitCode, p.stdout.String())
+	}
+}
