@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"runtime"
 	"sync"
 	"testing"
@@ -20,7 +21,8 @@ const streamValue = 64 << 10
 const callers = 64
 
 type fixture struct {
-	quic *baseline.QUICEcho
+	alknet *alknetFixture
+	quic   *baseline.QUICEcho
 	qc   *baseline.QUICClient
 	grpc *baseline.GRPCEcho
 	gc   *baseline.GRPCClient
@@ -32,7 +34,7 @@ func newFixture(tb testing.TB) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &fixture{}
+	f := &fixture{alknet: newAlknetFixture(tb)}
 	if f.quic, err = baseline.NewQUICEcho(cert); err != nil {
 		tb.Fatal(err)
 	}
@@ -60,6 +62,7 @@ type caller func() ([]byte, error)
 func (f *fixture) systems(tb testing.TB) map[string]func() caller {
 	ctx := tb.Context()
 	return map[string]func() caller{
+		"alknet": func() caller { return f.alknet.caller(ctx) },
 		"quicfloor": func() caller {
 			var buf []byte
 			return func() ([]byte, error) { return f.qc.Call(ctx, payload, &buf) }
@@ -80,7 +83,7 @@ func (f *fixture) systems(tb testing.TB) map[string]func() caller {
 }
 
 // order fixes the order sub-benchmarks run in, so every table lists them alike.
-var order = []string{"quicfloor", "quicfloor-stream", "grpc"}
+var order = []string{"alknet", "quicfloor", "quicfloor-stream", "grpc"}
 
 // BenchmarkUnary measures one caller echoing a 64-byte JSON document, one request at a time.
 func BenchmarkUnary(b *testing.B) {
@@ -130,6 +133,24 @@ func BenchmarkParallel64(b *testing.B) {
 // BenchmarkStream measures 64 KiB values pushed on one stream, as a subscription delivers them.
 func BenchmarkStream(b *testing.B) {
 	f := newFixture(b)
+	b.Run("alknet", func(b *testing.B) {
+		ctx, cancel := context.WithCancel(b.Context())
+		defer cancel()
+		sub, err := f.alknet.subscribe(ctx, streamValue)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer sub.Close()
+		b.SetBytes(streamValue)
+		b.ReportAllocs()
+		var lat baseline.Latencies
+		for b.Loop() {
+			if err := lat.Time(func() error { _, err := sub.Next(ctx); return err }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		lat.Report(b)
+	})
 	b.Run("quicfloor", func(b *testing.B) {
 		s, err := f.qc.Stream(b.Context(), streamValue)
 		if err != nil {
@@ -174,6 +195,40 @@ func TestEchoes(t *testing.T) {
 		}
 	}
 	s.Close()
+}
+
+// TestAlknetEchoes checks the alknet fixture end to end: the echo returns the payload through the
+// registry and the subscription delivers values of the requested size until it is closed.
+func TestAlknetEchoes(t *testing.T) {
+	a := newAlknetFixture(t)
+	call := a.caller(t.Context())
+	for i := range 3 {
+		got, err := call()
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if !bytes.Equal(got, payload) {
+			t.Fatalf("call %d = %q, want %q", i, got, payload)
+		}
+	}
+	if _, err := a.cc.Call(t.Context(), echoOp, 42); err == nil {
+		t.Fatal("echo of a non-object input succeeded, want INVALID_INPUT from the schema")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	sub, err := a.subscribe(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		v, err := sub.Next(ctx)
+		if err != nil || len(v) != 1000 || v[0] != '"' || v[999] != '"' {
+			t.Fatalf("stream value %d: %d bytes, %v", i, len(v), err)
+		}
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
