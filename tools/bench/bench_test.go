@@ -23,9 +23,9 @@ const callers = 64
 type fixture struct {
 	alknet *alknetFixture
 	quic   *baseline.QUICEcho
-	qc   *baseline.QUICClient
-	grpc *baseline.GRPCEcho
-	gc   *baseline.GRPCClient
+	qc     *baseline.QUICClient
+	grpc   *baseline.GRPCEcho
+	gc     *baseline.GRPCClient
 }
 
 func newFixture(tb testing.TB) *fixture {
