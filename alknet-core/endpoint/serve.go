@@ -15,6 +15,7 @@ import (
 	"github.com/alknet/alknet/alknet-core/conn"
 	"github.com/alknet/alknet/alknet-core/fingerprint"
 	"github.com/alknet/alknet/alknet-core/handler"
+	"github.com/alknet/alknet/alknet-core/quictransport"
 )
 
 func fingerprintOf(leaf *x509.Certificate) string { return fingerprint.FromCertificate(leaf) }
@@ -127,18 +128,33 @@ func (e *Endpoint) logEnded(level slog.Level, seq uint64, alpn, peerID string, c
 }
 
 // linger gives the data a handler wrote before its clean return time to reach the peer: a
-// QUIC CONNECTION_CLOSE discards stream data not yet sent, so the endpoint waits for the peer
-// to close first, at most the drain timeout (shutdown step 4 ends the wait by closing the
-// connection). Single-stream connections need no linger: closing a byte stream does not
-// discard what was written, and their Done fires only on a local close (CORE-R327).
+// QUIC CONNECTION_CLOSE discards stream data not yet sent or acknowledged, so the endpoint
+// waits for the peer to close first, but no longer than a few probe timeouts of the
+// connection's measured round trip (enough for the data and two retransmissions), and never
+// longer than the drain timeout. Shutdown step 4 ends the wait by closing the connection.
+// Single-stream connections need no linger: closing a byte stream does not discard what was
+// written, and their Done fires only on a local close (CORE-R327).
 func (e *Endpoint) linger(c *conn.Connection) {
-	t := time.NewTimer(e.static.DrainTimeout)
+	d := e.static.DrainTimeout
+	if qc, ok := quictransport.Underlying(c); ok {
+		st := qc.ConnectionStats()
+		pto := st.SmoothedRTT + 4*st.MeanDeviation + maxAckDelay
+		d = min(d, max(minLinger, 3*pto))
+	}
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-c.Done():
 	case <-t.C:
 	}
 }
+
+// Linger bounds: QUIC's default max_ack_delay (RFC 9000 §18.2) and a floor for connections
+// whose round trip has barely been measured.
+const (
+	maxAckDelay = 25 * time.Millisecond
+	minLinger   = 100 * time.Millisecond
+)
 
 // callHandle runs Handle and recovers a panic (CORE-R413).
 func (e *Endpoint) callHandle(h handler.ProtocolHandler, c *conn.Connection, a auth.AuthContext, seq uint64) (err error, panicked bool) {
