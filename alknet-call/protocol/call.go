@@ -27,6 +27,7 @@ type pendingEntry struct {
 	id        string
 	parent    string // CALLP-R67
 	sub       bool
+	deadline  time.Time                   // the requester's effective deadline; zero = none
 	st        atomic.Pointer[streamState] // stream the call.requested went out on
 	written   atomic.Bool                 // call.requested fully written
 	values    chan json.RawMessage        // subscriptions: Options.SubscriptionBuffer values
@@ -127,6 +128,9 @@ func (c *CallConnection) Call(ctx context.Context, operation string, input any, 
 // recorded as the entry's terminal outcome.
 func (c *CallConnection) start(ctx context.Context, deadline time.Time, hasDeadline bool, op string, input []byte, co callOptions, sub bool) (*pendingEntry, error) {
 	p := &pendingEntry{c: c, id: wire.NewRequestID(), parent: co.parent, sub: sub, finalCh: make(chan struct{})}
+	if hasDeadline {
+		p.deadline = deadline
+	}
 	if sub {
 		p.values = make(chan json.RawMessage, c.opts.SubscriptionBuffer)
 	}
@@ -362,6 +366,13 @@ func (c *CallConnection) deliver(st *streamState, e wire.Envelope) {
 		ce := wire.DecodeCallError(e.Payload)
 		if ce.Code == callerr.Internal && ce.Message == msgShuttingDown {
 			c.draining.Store(true) // CALLP-R127
+		}
+		if ce.Code == callerr.Timeout && !p.deadline.IsZero() && !time.Now().Before(p.deadline) {
+			// CALLP-R132, R137: the requester's own deadline passed before this answer was
+			// read (its timer has just not run yet), so the outcome is the local TIMEOUT. A
+			// handler side whose deadline came from our timeout_ms can only answer after it.
+			p.finish(result{err: timeoutError().WithCause(context.DeadlineExceeded)})
+			return
 		}
 		p.finish(result{err: ce})
 	}

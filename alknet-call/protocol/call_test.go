@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/alknet/alknet/alknet-call/callerr"
@@ -308,6 +309,29 @@ func TestRequesterTimeout(t *testing.T) {
 		t.Fatalf("handler cause = %v", got)
 	}
 	waitEmpty(t, c, acc)
+}
+
+// T-CALLP-49, CALLP-R137: in fake time the handler side's deadline (read time + timeout_ms, no
+// transit time) falls on the requester's own deadline, so its TIMEOUT frame and the requester's
+// timer race at the same instant; whichever runs first, the caller gets its local TIMEOUT.
+func TestRequesterTimeoutSameInstant(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		block := registry.HandlerFunc(func(ctx context.Context, oc *registry.OperationContext, in json.RawMessage) (json.RawMessage, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		})
+		d1 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{}, nil)}
+		d2 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"x/block": block}, nil)}
+		c, _ := pipePair(t, d1, d2, nil, nil)
+		for i := range 50 {
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			_, err := c.Call(ctx, "x/block", nil)
+			cancel()
+			if codeOf(err) != callerr.Timeout || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("call %d = %v, want local TIMEOUT", i, err)
+			}
+		}
+	})
 }
 
 // T-CALLP-48, T-CALLP-66: the handler side's deadline answers TIMEOUT while a handler that
