@@ -65,7 +65,8 @@ type Options struct {
 }
 
 // New returns the slog logger that writes through one zerolog logger. The zerolog logger itself
-// stays at trace; the threshold is the handler's LevelVar.
+// stays at trace; the threshold is the handler's LevelVar. Writes to o.Writer are serialised, so
+// any writer may be used from many goroutines.
 func New(o Options) *slog.Logger {
 	w := o.Writer
 	if w == nil {
@@ -74,6 +75,8 @@ func New(o Options) *slog.Logger {
 	if o.Console {
 		w = zerolog.ConsoleWriter{Out: w, NoColor: !o.Color, TimeFormat: timeLayout, TimeLocation: time.UTC}
 	}
+	// Records come from many goroutines; zerolog does not serialise writes itself.
+	w = zerolog.SyncWriter(w)
 	lv := o.Level
 	if lv == nil {
 		lv = new(slog.LevelVar)

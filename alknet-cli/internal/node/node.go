@@ -367,11 +367,22 @@ func newTracker(log *slog.Logger, peers *registry.PeerSet, imp bool) *tracker {
 
 func (t *tracker) hook(ctx context.Context, c *protocol.CallConnection) error {
 	id, ok := c.PeerID()
+	fp, addr := c.RemoteFingerprint(), c.RemoteAddr().String()
+	// CLI-R61: connection lifecycle at info.
+	t.log.Info("connection accepted", "peer_id", string(id), "fingerprint", fp, "remote_addr", addr, "alpn", protocol.ALPN)
+	defer func() {
+		reason := "closed"
+		if err := c.Err(); err != nil {
+			reason = err.Error()
+		}
+		t.log.Info("connection closed", "peer_id", string(id), "remote_addr", addr, "reason", reason)
+	}()
 	if !ok {
-		if fp := c.RemoteFingerprint(); fp != "" {
-			t.log.Info("a client presented a key this node does not know", "fingerprint", fp, "remote_addr", c.RemoteAddr().String(),
+		if fp != "" {
+			t.log.Info("a client presented a key this node does not know", "fingerprint", fp, "remote_addr", addr,
 				"admit_with", "alknet peers add <id> --fingerprint "+fp)
 		}
+		<-ctx.Done()
 		return nil
 	}
 	pid := string(id)
