@@ -185,6 +185,7 @@ type workerOptions struct {
 	headScopes []string                  // the worker's grants for the head; nil = the container scopes
 	extra      func(b *registry.Builder) // more operations
 	listHook   registry.HandlerFunc      // replaces services/list when set
+	noEntry    bool                      // do not add the worker's entry to the head's policy
 }
 
 // newWorker builds a worker node: container/list, container/exec, container/logs, w/run,
@@ -254,7 +255,9 @@ func newWorker(t *testing.T, h *head, name string, o workerOptions) *worker {
 	w.d = &protocol.Dispatcher{Invoker: reg, Identities: auth.NewConfigIdentityProvider(w.dyn)}
 	w.cl = client.New(w.d)
 	t.Cleanup(func() { _ = w.cl.Close() })
-	h.setPeer(t, auth.PeerEntry{PeerID: name, Fingerprints: []string{w.fp}, Scopes: []string{"worker"}})
+	if !o.noEntry {
+		h.setPeer(t, auth.PeerEntry{PeerID: name, Fingerprints: []string{w.fp}, Scopes: []string{"worker"}})
+	}
 	return w
 }
 
