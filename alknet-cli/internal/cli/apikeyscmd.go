@@ -131,7 +131,7 @@ func (inv *invocation) newAPIKeysListCmd() *cobra.Command {
 					if k.Description != nil {
 						d = *k.Description
 					}
-					rows = append(rows, []string{k.Prefix, k.Status, strings.Join(k.Scopes, ","), d, humanTime(k.CreatedAt), humanTime(k.ExpiresAt), humanTime(k.RevokedAt)})
+					rows = append(rows, []string{k.Prefix, k.Status, strings.Join(k.Scopes, ","), d, ago(k.CreatedAt, now), ago(k.ExpiresAt, now), ago(k.RevokedAt, now)})
 				}
 				return output.Table(inv.stdio.Out, []string{"PREFIX", "STATUS", "SCOPES", "DESCRIPTION", "CREATED", "EXPIRES", "REVOKED"}, rows)
 			})

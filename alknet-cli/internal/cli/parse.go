@@ -99,3 +99,34 @@ func humanTime(t *string) string {
 	}
 	return *t
 }
+
+// ago formats an RFC 3339 time as a human age ("2h ago", CLI-R56); "-" for none.
+func ago(t *string, now time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	at, err := time.Parse(time.RFC3339, *t)
+	if err != nil {
+		return *t
+	}
+	d := now.Sub(at)
+	switch {
+	case d < 0:
+		return "in " + shortDuration(-d)
+	case d < time.Minute:
+		return "just now"
+	}
+	return shortDuration(d) + " ago"
+}
+
+func shortDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d.Seconds())) + "s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + "m"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d.Hours())) + "h"
+	}
+	return strconv.Itoa(int(d.Hours()/24)) + "d"
+}

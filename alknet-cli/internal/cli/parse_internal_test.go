@@ -96,3 +96,22 @@ func FuzzReadInput(f *testing.F) {
 		}
 	})
 }
+
+// CLI-R56: human ages in tables.
+func TestAgo(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *string { s := now.Add(d).Format(time.RFC3339); return &s }
+	cases := []struct {
+		in   *string
+		want string
+	}{
+		{nil, "-"}, {at(-10 * time.Second), "just now"}, {at(-2 * time.Hour), "2h ago"},
+		{at(-5 * time.Minute), "5m ago"}, {at(-72 * time.Hour), "3d ago"}, {at(3 * time.Hour), "in 3h"},
+	}
+	for _, tc := range cases {
+		if got := ago(tc.in, now); got != tc.want {
+			t.Errorf("ago(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

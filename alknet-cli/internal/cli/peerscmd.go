@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -224,7 +225,7 @@ func (inv *invocation) newPeersListCmd() *cobra.Command {
 					if p.DisplayName != nil {
 						name = *p.DisplayName
 					}
-					rows = append(rows, []string{p.PeerID, name, yesNo(p.Enabled), fp, yesNo(p.HasToken), strings.Join(p.Scopes, ","), humanTime(p.UpdatedAt)})
+					rows = append(rows, []string{p.PeerID, name, yesNo(p.Enabled), fp, yesNo(p.HasToken), strings.Join(p.Scopes, ","), ago(p.UpdatedAt, time.Now())})
 				}
 				return output.Table(inv.stdio.Out, []string{"PEER ID", "NAME", "ENABLED", "FINGERPRINTS", "TOKEN", "SCOPES", "UPDATED"}, rows)
 			})
