@@ -251,3 +251,56 @@ func TestHeadWithoutInboundImport(t *testing.T) {
 	pc.stop(syscall.SIGINT)
 	pa.stop(syscall.SIGINT)
 }
+
+// CLI-R40, CLI-T36 (part): a connector authenticates with a decrypted auth_credential (an API
+// key of the head); the head resolves the token, and neither node's /metrics holds the token,
+// its prefix or the credential.
+func TestConnectorWithCredential(t *testing.T) {
+	t.Parallel()
+	a, b := newNode(t), newNode(t)
+	bpw := b.initNode()
+	pa := a.serve("--metrics-addr", "127.0.0.1:0")
+	r := a.run("", "apikeys", "create", "--scope", "node:read", "--json")
+	var key struct {
+		Prefix string `json:"prefix"`
+		Token  string `json:"token"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &key); err != nil {
+		t.Fatalf("apikeys create: %+v", r)
+	}
+	if r := b.run(key.Token, "creds", "set", "head-token", "--stdin", "--passphrase-file", bpw); r.code != 0 {
+		t.Fatalf("creds set: %+v", r)
+	}
+	if r := b.run("", "peers", "add", "a", "--fingerprint", pa.ready.Fingerprint); r.code != 0 {
+		t.Fatalf("peers add: %+v", r)
+	}
+	cfg := filepath.Join(b.home, ".config", "alknet", "config.toml")
+	body := "[[connect]]\npeer_id = \"a\"\naddr = \"" + pa.ready.Listen + "\"\nauth_credential = \"head-token\"\nimport = false\n"
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pb := b.serve("--passphrase-file", bpw, "--metrics-addr", "127.0.0.1:0")
+	topo := createKey(t, b, "ops:topology")
+	eventually(t, "the connector's whoami answered with the key's identity", func() bool {
+		for _, p := range nodePeers(t, b, topo) {
+			if p.PeerID == "a" && p.RemoteView != nil && p.RemoteView.ID != nil && *p.RemoteView.ID == key.Prefix {
+				return true
+			}
+		}
+		return false
+	})
+	for _, addr := range []string{pa.ready.MetricsAddr, pb.ready.MetricsAddr} {
+		body := scrape(t, addr)
+		if strings.Contains(body, key.Token) || strings.Contains(body, key.Prefix) || strings.Contains(body, "head-token") {
+			t.Fatalf("metrics of %s leak the credential:\n%s", addr, body)
+		}
+	}
+	if strings.Contains(pb.stderr.String(), key.Token) || strings.Contains(pa.stderr.String(), key.Token) {
+		t.Fatal("a log holds the token")
+	}
+	pb.stop(syscall.SIGINT)
+	pa.stop(syscall.SIGINT)
+}
