@@ -317,3 +317,34 @@ func TestSelfSignedWarning(t *testing.T) {
 		t.Fatalf("%d self-signed warnings, want 1:\n%s", len(got), sink.String())
 	}
 }
+
+// CORE-R430, CORE-R422: QUIC and dispatched connections count together per IP, with
+// IPv4-mapped addresses unmapped.
+func TestPerIPLimitCountsDispatched(t *testing.T) {
+	t.Parallel()
+	var sink logSink
+	h := holdHandler{alpn: "alknet/hold", entered: make(chan string, 4)}
+	n := coretest.StartNode(t, coretest.NodeOptions{
+		Handlers: []handler.ProtocolHandler{h},
+		Dynamic:  config.DynamicConfig{RateLimits: config.RateLimitConfig{MaxConnectionsPerIP: 1}},
+		Logger:   sink.logger(),
+	})
+	n.Dial(t, "alknet/hold", nil) // 127.0.0.1 takes the only slot
+	<-h.entered
+
+	a, b := net.Pipe()
+	defer b.Close()
+	refused := conn.NewStreamConn(a, "alknet/hold", &net.TCPAddr{IP: net.ParseIP("::ffff:127.0.0.1"), Port: 9})
+	n.Endpoint.Dispatch(refused, "")
+	<-refused.Done()
+	if got := sink.lines("too many connections", `"remote":"127.0.0.1"`); len(got) != 1 {
+		t.Fatalf("the mapped address was not refused as 127.0.0.1:\n%s", sink.String())
+	}
+
+	a2, b2 := net.Pipe()
+	defer b2.Close()
+	other := conn.NewStreamConn(a2, "alknet/hold", &net.TCPAddr{IP: net.ParseIP("10.0.0.1"), Port: 9})
+	n.Endpoint.Dispatch(other, "")
+	<-h.entered // another IP is served
+	other.Close(0, "")
+}
