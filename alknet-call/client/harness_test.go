@@ -47,8 +47,16 @@ type head struct {
 	d        *protocol.Dispatcher
 	attached chan attachedConn
 	run      atomic.Pointer[registry.HandlerFunc] // the behaviour of jobs/run (and jobs/compose)
-	entries  []auth.PeerEntry                     // the head's current peer entries
 	mu       sync.Mutex
+	entries  []auth.PeerEntry           // the head's current peer entries; guarded by mu
+	all      []*protocol.CallConnection // every head-side peer connection; guarded by mu
+}
+
+// conns returns every head-side peer connection the hook saw.
+func (h *head) conns() []*protocol.CallConnection {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]*protocol.CallConnection(nil), h.all...)
 }
 
 type headOptions struct {
@@ -106,6 +114,9 @@ func startHead(t *testing.T, opts headOptions) *head {
 		if !ok {
 			return nil
 		}
+		h.mu.Lock()
+		h.all = append(h.all, c)
+		h.mu.Unlock()
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second) // ADPT-R16
 		defer cancel()
 		err := client.ImportAndAttach(ctx, c, client.FromCallConfig{}, h.peers)
@@ -184,7 +195,7 @@ type worker struct {
 type workerOptions struct {
 	headScopes []string                  // the worker's grants for the head; nil = the container scopes
 	extra      func(b *registry.Builder) // more operations
-	listHook   registry.HandlerFunc      // replaces services/list when set
+	listHook   func(cat func() registry.Catalog) registry.HandlerFunc // replaces services/list and services/schema when set
 	noEntry    bool                      // do not add the worker's entry to the head's policy
 }
 
@@ -207,9 +218,10 @@ func newWorker(t *testing.T, h *head, name string, o workerOptions) *worker {
 	}
 	b := registry.NewBuilder()
 	if o.listHook != nil {
-		b.Local(registry.OperationSpec{Name: "services/list", Type: registry.Query, Visibility: registry.External}, o.listHook, nil, nil, secret.Capabilities{})
 		cat := registry.Catalog(nil)
 		b.OnBuild(func(r *registry.Registry) { cat = r.Catalog() })
+		b.Local(registry.OperationSpec{Name: "services/list", Type: registry.Query, Visibility: registry.External},
+			o.listHook(func() registry.Catalog { return cat }), nil, nil, secret.Capabilities{})
 		b.Local(registry.OperationSpec{Name: "services/schema", Type: registry.Query, Visibility: registry.External},
 			registry.HandlerFunc(func(_ context.Context, _ *registry.OperationContext, in json.RawMessage) (json.RawMessage, error) {
 				var req struct{ Name string }
@@ -375,4 +387,16 @@ func outcome(out json.RawMessage, err error) string {
 		return codeOf(err)
 	}
 	return workerOf(out)
+}
+
+// listEverything is a services/list that lists every operation to every caller, as a worker with
+// a careless discovery might.
+func listEverything(cat func() registry.Catalog) registry.HandlerFunc {
+	return func(context.Context, *registry.OperationContext, json.RawMessage) (json.RawMessage, error) {
+		var ops []map[string]string
+		for _, n := range cat().Names() {
+			ops = append(ops, map[string]string{"name": n})
+		}
+		return json.Marshal(map[string]any{"operations": ops})
+	}
 }
