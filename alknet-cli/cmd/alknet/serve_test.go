@@ -483,9 +483,21 @@ func TestExitCodes(t *testing.T) {
 	}
 	_ = os.Remove(db + "-wal")
 	_ = os.Remove(db + "-shm")
+	listDir := func() string {
+		es, _ := os.ReadDir(n.dataDir())
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return strings.Join(names, ",")
+	}
+	before := listDir()
 	r = n.run("", "serve", "--ephemeral", "--listen", "127.0.0.1:0", "--json")
 	if je := firstJSON(r); r.code != 8 || je.Error.Code != "STORE_CORRUPT" || !strings.Contains(je.Error.Message, "alknet.db") {
 		t.Fatalf("corrupt store: %+v", r)
+	}
+	if after := listDir(); after != before {
+		t.Fatalf("files changed next to a corrupt store: %s -> %s", before, after)
 	}
 	if b, _ := os.ReadFile(db); !bytes.Equal(b, garbage) {
 		t.Fatal("serve changed the corrupt store")
