@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/alknet/alknet/alknet-call/callerr"
+	"github.com/alknet/alknet/alknet-call/wire"
 	"github.com/alknet/alknet/alknet-core/auth"
 )
 
@@ -312,7 +313,7 @@ func (s *streamEmit) send(item json.RawMessage) error {
 	if len(item) == 0 {
 		item = nullJSON
 	}
-	if !json.Valid(item) {
+	if !wire.Valid(item) { // strict: the wire would refuse invalid UTF-8 as well (CALLP-R17)
 		s.badItem.Store(true)
 		return errors.New("registry: emitted item is not valid JSON (DSP-R7)")
 	}
@@ -343,7 +344,7 @@ func (r *Registry) mapResult(ctx context.Context, oc *OperationContext, reg *Han
 		if len(out) == 0 {
 			out = nullJSON
 		}
-		if !json.Valid(out) {
+		if !wire.Valid(out) {
 			r.logger.LogAttrs(ctx, slog.LevelWarn, "handler output is not valid JSON (DSP-R7)", slog.String("op", oc.op), slog.String("request_id", oc.requestID))
 			return nil, callerr.New(callerr.Internal, "internal error")
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/alknet/alknet/alknet-call/callerr"
+	"github.com/alknet/alknet/alknet-call/wire"
 )
 
 // Schema size limits of VAL-R10, checked before any compilation.
@@ -27,6 +28,7 @@ const maxValidationErrors = 16
 type CompiledSpec struct {
 	spec         OperationSpec
 	input        *jsonschema.Schema            // nil = accept anything
+	inputFast    string                        // first bytes a value of input's only keyword ("type") may start with; "" = none
 	output       *jsonschema.Schema            // nil = accept anything
 	details      map[string]*jsonschema.Schema // by error code; absent = any details
 	assertFormat bool
@@ -57,6 +59,9 @@ func compileSpec(spec OperationSpec, assertFormat bool) (*CompiledSpec, int, err
 		return sch
 	}
 	c.input = compile("input", spec.InputSchema)
+	if c.input != nil {
+		c.inputFast = typeOnly(spec.InputSchema)
+	}
 	c.output = compile("output", spec.OutputSchema)
 	for _, d := range spec.ErrorSchemas {
 		if sch := compile("errors/"+url.PathEscape(d.Code), d.Schema); sch != nil {
@@ -101,6 +106,41 @@ func compileSchema(op, kind string, doc json.RawMessage, assertFormat bool) (sch
 		return nil, true, fmt.Errorf("%s schema does not compile: %w", kind, err)
 	}
 	return s, true, nil
+}
+
+// typeOnly recognises a schema whose only keyword is "type" naming one of object, array, string,
+// boolean or null, and returns the bytes a JSON value of that type starts with. A valid value
+// starting with one of them satisfies the schema, so ValidateInput can skip the library for it;
+// anything else (and every failure) still goes through the library, so answers never change.
+// Numbers are left to the library: "integer" accepts 1.0 and 1e2 and needs the value.
+func typeOnly(doc json.RawMessage) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(doc, &m) != nil || len(m) != 1 {
+		return ""
+	}
+	switch string(bytes.TrimSpace(m["type"])) {
+	case `"object"`:
+		return "{"
+	case `"array"`:
+		return "["
+	case `"string"`:
+		return `"`
+	case `"boolean"`:
+		return "tf"
+	case `"null"`:
+		return "n"
+	}
+	return ""
+}
+
+// firstByte returns the first byte of b that is not JSON whitespace, or 0.
+func firstByte(b []byte) byte {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return c
+		}
+	}
+	return 0
 }
 
 func isEmptyObject(doc []byte) bool {
@@ -177,10 +217,13 @@ func (c *CompiledSpec) ValidateInput(input json.RawMessage) error {
 		input = nullJSON
 	}
 	if c.input == nil {
-		if !json.Valid(input) {
+		if !wire.Valid(input) {
 			return callerr.New(callerr.InvalidInput, "input is not valid JSON")
 		}
 		return nil
+	}
+	if c.inputFast != "" && strings.IndexByte(c.inputFast, firstByte(input)) >= 0 && wire.Valid(input) {
+		return nil // a {"type": ...}-only schema and a valid value of that type (see typeOnly)
 	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(input))
 	if err != nil {

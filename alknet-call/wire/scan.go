@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"unicode/utf16"
@@ -38,6 +39,33 @@ var strPlain = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// SWAR constants: one byte value repeated in every byte of a word.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainRun returns the index of the first byte at or after i that is not strPlain (or len(b)).
+// It tests eight bytes at a time: a word holds no '"', no '\\' and no control byte exactly when
+// none of its bytes is zero after XOR with '"' or '\\' and none is below 0x20 (the classic
+// has-zero and has-less-than tests, exact for the whole word).
+func plainRun(b []byte, i int) int {
+	for i+8 <= len(b) {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q := w ^ (ones * '"')
+		e := w ^ (ones * '\\')
+		special := ((q - ones) &^ q) | ((e - ones) &^ e) | ((w - ones*0x20) &^ w)
+		if special&highs != 0 {
+			break
+		}
+		i += 8
+	}
+	for i < len(b) && strPlain[b[i]] {
+		i++
+	}
+	return i
+}
 
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -131,9 +159,7 @@ func isHex(c byte) bool {
 func (s *scanner) skipString() error {
 	s.i++ // opening quote
 	for s.i < len(s.b) {
-		for s.i < len(s.b) && strPlain[s.b[s.i]] {
-			s.i++
-		}
+		s.i = plainRun(s.b, s.i)
 		if s.i >= len(s.b) {
 			break
 		}
