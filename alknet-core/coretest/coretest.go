@@ -187,8 +187,10 @@ func Pair(t testing.TB, alpn string) (client, server *conn.Connection) {
 		err error
 	}
 	acc := make(chan accepted, 1)
+	acceptCtx, stopAccept := context.WithCancel(t.Context())
+	defer stopAccept()
 	go func() {
-		qc, err := ln.Accept(t.Context())
+		qc, err := ln.Accept(acceptCtx)
 		acc <- accepted{qc, err}
 	}()
 	client, err = quictransport.Dial(t.Context(), udp.LocalAddr().String(),
@@ -198,7 +200,19 @@ func Pair(t testing.TB, alpn string) (client, server *conn.Connection) {
 		<-acc
 		t.Fatalf("coretest: dial pair: %v", err)
 	}
-	a := <-acc
+	// The client's handshake can finish while the server's fails (its Finished lost and the
+	// handshake timing out on a loaded machine). A failed server handshake never reaches Accept,
+	// but it does close the client's connection, so wait for whichever comes first.
+	var a accepted
+	select {
+	case a = <-acc:
+	case <-client.Done():
+		stopAccept()
+		if a = <-acc; a.err == nil {
+			_ = a.qc.CloseWithError(0, "")
+		}
+		t.Fatalf("coretest: the client connection closed before the server accepted it (server handshake failed)")
+	}
 	if a.err != nil {
 		_ = client.Close(0, "")
 		t.Fatalf("coretest: accept pair: %v", a.err)
