@@ -215,7 +215,7 @@ func TestPeerIDNotChosen(t *testing.T) {
 	invoker(h)
 	a := newWorker(t, h, "worker-a", workerOptions{listHook: func(func() registry.Catalog) registry.HandlerFunc {
 		return func(context.Context, *registry.OperationContext, json.RawMessage) (json.RawMessage, error) {
-		return json.RawMessage(`{"peer_id":"worker-b","operations":[{"name":"w/run","peer_id":"worker-b","op_type":"query"}]}`), nil
+			return json.RawMessage(`{"peer_id":"worker-b","operations":[{"name":"w/run","peer_id":"worker-b","op_type":"query"}]}`), nil
 		}
 	}})
 	mine, _ := a.connect(t, h)

@@ -174,7 +174,9 @@ func TestFromCallFailures(t *testing.T) {
 		{"list denied", func(b *registry.Builder) {
 			b.Local(registry.OperationSpec{Name: "services/list", Type: registry.Query, Visibility: registry.External,
 				AccessControl: registry.AccessControl{RequiredScopes: []string{"admin"}}},
-				registry.HandlerFunc(func(context.Context, *registry.OperationContext, json.RawMessage) (json.RawMessage, error) { return nil, nil }),
+				registry.HandlerFunc(func(context.Context, *registry.OperationContext, json.RawMessage) (json.RawMessage, error) {
+					return nil, nil
+				}),
 				nil, nil, secret.Capabilities{})
 		}, client.ErrUnauthorized},
 		{"no operations", list(`{}`), client.ErrSchemaParse},

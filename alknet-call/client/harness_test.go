@@ -189,14 +189,13 @@ type worker struct {
 	entered chan string // op, when a parked call entered
 	release chan struct{}
 	aborted chan string // op, when a parked call observed cancellation
-	extra   func(b *registry.Builder)
 }
 
 type workerOptions struct {
-	headScopes []string                  // the worker's grants for the head; nil = the container scopes
-	extra      func(b *registry.Builder) // more operations
+	headScopes []string                                               // the worker's grants for the head; nil = the container scopes
+	extra      func(b *registry.Builder)                              // more operations
 	listHook   func(cat func() registry.Catalog) registry.HandlerFunc // replaces services/list and services/schema when set
-	noEntry    bool                      // do not add the worker's entry to the head's policy
+	noEntry    bool                                                   // do not add the worker's entry to the head's policy
 }
 
 // newWorker builds a worker node: container/list, container/exec, container/logs, w/run,

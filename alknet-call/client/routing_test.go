@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/alknet/alknet/alknet-call/callerr"
 	"github.com/alknet/alknet/alknet-call/client"
@@ -188,10 +188,10 @@ func TestWorkerKilledAndRestarted(t *testing.T) {
 	gone := make(chan struct{})
 	back := make(chan struct{})
 	type report struct {
-		first                     error
-		afterPeer, afterAny       string
-		reattached                string
-		reattachedErr, firstClass error
+		first               error
+		afterPeer, afterAny string
+		reattached          string
+		reattachedErr       error
 	}
 	reports := make(chan report, 1)
 	h.setRun(func(ctx context.Context, oc *registry.OperationContext, _ json.RawMessage) (json.RawMessage, error) {
