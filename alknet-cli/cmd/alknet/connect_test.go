@@ -80,24 +80,8 @@ func TestWorkerLearnsHowHeadSeesIt(t *testing.T) {
 	if r := a.run("", "peers", "add", "b", "--fingerprint", fpB, "--scope", "node:read"); r.code != 0 {
 		t.Fatalf("a peers add b: %+v", r)
 	}
-	// Disabling the head's entry on b makes b drop the connection and wait (CLI-R45, CLI-R49);
-	// enabling it again makes b dial with the current pins, and the head now knows b's key.
-	// (Core closes only connections that had an identity when its peer set changes, so the head
-	// does not cycle b's anonymous connection itself; see the report.)
-	if r := b.run("", "peers", "disable", "a"); r.code != 0 {
-		t.Fatalf("b peers disable a: %+v", r)
-	}
-	eventually(t, "b waiting for a usable entry", func() bool {
-		for _, p := range nodePeers(t, b, topoB) {
-			if p.PeerID == "a" && p.State == "waiting" && p.Fingerprint == nil {
-				return true
-			}
-		}
-		return false
-	})
-	if r := b.run("", "peers", "enable", "a"); r.code != 0 {
-		t.Fatalf("b peers enable a: %+v", r)
-	}
+	// The head closes b's anonymous connection once b's key is admitted; b redials and is
+	// recognised (cli.md appendix B, CLI-R79).
 	defer func() {
 		if t.Failed() {
 			t.Logf("A:\n%s\nB:\n%s", tail(pa.stderr.String()), tail(pb.stderr.String()))
@@ -123,6 +107,18 @@ func TestWorkerLearnsHowHeadSeesIt(t *testing.T) {
 	if !found {
 		t.Fatal("the head does not list b inbound")
 	}
+	// Disabling the head's entry on b makes b drop the connection and wait (CLI-R45, CLI-R49).
+	if r := b.run("", "peers", "disable", "a"); r.code != 0 {
+		t.Fatalf("b peers disable a: %+v", r)
+	}
+	eventually(t, "b waiting for a usable entry", func() bool {
+		for _, p := range nodePeers(t, b, topoB) {
+			if p.PeerID == "a" && p.State == "waiting" && p.Fingerprint == nil {
+				return true
+			}
+		}
+		return false
+	})
 	pb.stop(syscall.SIGINT)
 	pa.stop(syscall.SIGINT)
 }
