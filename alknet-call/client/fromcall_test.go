@@ -16,6 +16,7 @@ import (
 	"github.com/alknet/alknet/alknet-call/discovery"
 	"github.com/alknet/alknet/alknet-call/protocol"
 	"github.com/alknet/alknet/alknet-call/registry"
+	"github.com/alknet/alknet/alknet-core/alkerr"
 	"github.com/alknet/alknet/alknet-core/coretest"
 	"github.com/alknet/alknet/alknet-core/secret"
 )
@@ -356,5 +357,27 @@ func TestSamePeerCollisionAtHead(t *testing.T) {
 	c.connect(t, h)
 	if ids := h.peers.View().IDs(); !slices.Equal(ids, []registry.PeerID{"worker-b", "worker-c"}) {
 		t.Errorf("ids %v", ids)
+	}
+}
+
+// The adapter codes are unique, listed in docs/errors.md, and reported by every kind; the kind
+// texts are those of ADPT-R2.
+func TestAdapterCodes(t *testing.T) {
+	t.Parallel()
+	var codes []alkerr.Code
+	for _, c := range client.Codes() {
+		codes = append(codes, alkerr.Code(c))
+	}
+	coretest.CheckErrorCodes(t, "alknet-call", codes)
+	texts := map[client.AdapterErrorKind]string{client.DiscoveryFailed: "discovery failed", client.SchemaParse: "schema parse error",
+		client.Transport: "transport error", client.Unauthorized: "unauthorized", client.SamePeerCollision: "same-peer collision"}
+	for _, s := range []*client.AdapterError{client.ErrDiscoveryFailed, client.ErrSchemaParse, client.ErrTransport, client.ErrUnauthorized, client.ErrSamePeerCollision} {
+		if !slices.Contains(client.Codes(), s.ErrorCode()) || s.Error() != texts[s.Kind] {
+			t.Errorf("%v: code %s text %q", s.Kind, s.ErrorCode(), s.Error())
+		}
+		e := &client.AdapterError{Kind: s.Kind, Message: "m", Err: context.Canceled}
+		if !errors.Is(e, s) || !errors.Is(e, context.Canceled) || e.Error() != texts[s.Kind]+": m" {
+			t.Errorf("%v: Is/Unwrap/Error broken: %q", s.Kind, e.Error())
+		}
 	}
 }
