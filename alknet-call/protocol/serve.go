@@ -81,7 +81,7 @@ func (c *CallConnection) dispatch(st *streamState, e wire.Envelope, readTime tim
 			return // aborted, stream or connection gone while waiting: already finished
 		}
 	}
-	ok := c.goOwned(func() {
+	ok := c.goWork(func() {
 		defer func() { <-c.sem }()
 		c.run(se, e.Payload, readTime)
 	})
