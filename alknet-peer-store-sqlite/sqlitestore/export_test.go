@@ -17,6 +17,13 @@ func WithMigration(o Options, version int, name, sqlText string) Options {
 	return o
 }
 
+// WithMigrationHook returns a copy of o whose migrations call hook inside their transaction
+// after their SQL ran ("applied") and after they committed ("committed") (PSTORE-T28).
+func WithMigrationHook(o Options, hook func(version int, stage string)) Options {
+	o.migrationHook = hook
+	return o
+}
+
 // ReaderDB and WriterDB expose the pools (T1 checks pragmas on every pooled connection).
 func ReaderDB(s *Store) *sql.DB { return s.reader }
 

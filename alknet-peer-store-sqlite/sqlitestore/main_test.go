@@ -286,6 +286,25 @@ func runHelper(mode, path, arg string, n int) int {
 		say("done")
 		_ = s.Close()
 		return 0
+	case "migrate-hooked":
+		// Migrations 2 and 3 of TestKillMidMigration; arg names the hook point ("2 applied",
+		// "3 applied") at which the helper stops and waits to be killed, or "" for none.
+		o := base
+		o.AutoMigrate = true
+		o = withKillMigrations(o)
+		o = sqlitestore.WithMigrationHook(o, func(v int, stage string) {
+			say("hook %d %s", v, stage)
+			if arg == fmt.Sprintf("%d %s", v, stage) {
+				_, _ = io.Copy(io.Discard, os.Stdin) // until killed
+			}
+		})
+		s, err := sqlitestore.Open(ctx, o)
+		if err != nil {
+			return fail(err)
+		}
+		say("done")
+		_ = s.Close()
+		return 0
 	case "rotate":
 		s, err := sqlitestore.Open(ctx, base)
 		if err != nil {

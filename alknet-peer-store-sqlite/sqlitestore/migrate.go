@@ -104,6 +104,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 			}
+			if s.opts.migrationHook != nil {
+				s.opts.migrationHook(m.version, "applied")
+			}
 			now := s.ms(s.now())
 			if m.version == 1 {
 				id := make([]byte, 16)
@@ -125,6 +128,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		if err != nil {
 			return err
+		}
+		if s.opts.migrationHook != nil {
+			s.opts.migrationHook(m.version, "committed")
 		}
 		s.log.LogAttrs(ctx, slog.LevelInfo, "migration done", slog.String("path", s.path), slog.Int("version", m.version))
 	}

@@ -57,6 +57,10 @@ type Options struct {
 
 	// extraMigrations are appended to the embedded ones (tests only, PSTORE-R80).
 	extraMigrations []migration
+	// migrationHook, when set, is called inside each migration's transaction after its SQL ran
+	// ("applied") and after that transaction committed ("committed"); the crash test uses it to
+	// kill a helper at a known point of a migration (tests only, PSTORE-R80, PSTORE-T28).
+	migrationHook func(version int, stage string)
 }
 
 // normalize validates o and returns a copy with defaults applied (PSTORE-R67).
