@@ -312,3 +312,41 @@ func TestRefusals(t *testing.T) {
 		t.Fatalf("no sudo hint or path: %+v", r)
 	}
 }
+
+// CLI-T39 (first part), CLI-R49: revoking one API key ends its running subscription with
+// FORBIDDEN (exit 6) while another key's subscription keeps running.
+func TestRevokeEndsOnlyThatKeysStream(t *testing.T) {
+	t.Parallel()
+	n := newNode(t)
+	p := n.serve()
+	mk := func() (string, string) {
+		r := n.run("", "apikeys", "create", "--scope", "node:read", "--json")
+		var k struct {
+			Prefix string `json:"prefix"`
+			Token  string `json:"token"`
+		}
+		if err := json.Unmarshal([]byte(r.out), &k); err != nil {
+			t.Fatalf("apikeys create: %+v", r)
+		}
+		return k.Prefix, secretFile(t, k.Token)
+	}
+	p1, t1 := mk()
+	_, t2 := mk()
+	args := []string{"subscribe", "/node/heartbeat", "--input", `{"interval_ms":100}`, "--json", "--token-file"}
+	s1 := n.start("", append(args, t1)...)
+	s2 := n.start("", append(args, t2)...)
+	eventually(t, "both streams", func() bool {
+		return strings.Contains(s1.stdout.String(), `"seq":2`) && strings.Contains(s2.stdout.String(), `"seq":2`)
+	})
+	if r := n.run("", "apikeys", "revoke", p1); r.code != 0 {
+		t.Fatalf("revoke: %+v", r)
+	}
+	<-s1.done
+	if s1.exitCode != 6 || !strings.Contains(s1.stdout.String(), `"code":"FORBIDDEN"`) {
+		t.Fatalf("revoked stream: exit %d, %q", s1.exitCode, s1.stdout.String())
+	}
+	k := strings.Count(s2.stdout.String(), "\n")
+	eventually(t, "the other stream to continue", func() bool { return strings.Count(s2.stdout.String(), "\n") >= k+3 })
+	s2.stop(syscall.SIGINT)
+	p.stop(syscall.SIGINT)
+}
