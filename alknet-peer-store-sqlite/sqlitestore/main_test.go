@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -304,6 +305,34 @@ func runHelper(mode, path, arg string, n int) int {
 		}
 		say("done")
 		_ = s.Close()
+		return 0
+	case "open-as":
+		// T39 as root: become uid/gid arg (dropping every capability), then try to open.
+		uid, err := strconv.Atoi(arg)
+		if err != nil {
+			return fail(err)
+		}
+		if err := syscall.Setgroups(nil); err != nil {
+			return fail(err)
+		}
+		if err := syscall.Setgid(uid); err != nil {
+			return fail(err)
+		}
+		if err := syscall.Setuid(uid); err != nil {
+			return fail(err)
+		}
+		s, err := sqlitestore.Open(ctx, sqlitestore.Options{Path: path, DisableWatch: true})
+		if err == nil {
+			_ = s.Close()
+			say("result OK opened")
+			return 0
+		}
+		var ae *alkerr.Error
+		if !errors.As(err, &ae) {
+			say("result UNCODED %v", err)
+			return 0
+		}
+		say("result %s %s", ae.Code, ae.Message)
 		return 0
 	case "rotate":
 		s, err := sqlitestore.Open(ctx, base)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -378,18 +379,45 @@ func TestWrongOwner(t *testing.T) {
 	}
 }
 
-// PSTORE-T39
+// PSTORE-T39: a read-only directory (0500) holding a read-only store file (0400) owned by the
+// opening user. Permission bits do not bind root, which CI runs as, so as root the Open runs in
+// a helper process that drops to an unprivileged uid (setuid, no capabilities left) after the
+// files were handed to that uid: the kernel then really answers EACCES, as for any service user.
 func TestReadOnlyDirectory(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() == 0 {
-		t.Skip("permission bits do not bind root")
+	const nobody = 65534
+	root := os.Geteuid() == 0
+	var dir string
+	if root {
+		// Every directory on the way must be searchable by the unprivileged uid, which
+		// t.TempDir's 0700 parents are not.
+		base, err := os.MkdirTemp("", "pstore-t39-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.RemoveAll(base) })
+		if err := os.Chmod(base, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(base, "store")
+	} else {
+		dir = filepath.Join(t.TempDir(), "store")
 	}
-	dir := t.TempDir()
 	p := filepath.Join(dir, "peers.db")
 	s := open(t, sqlitestore.Options{Path: p, Create: true})
+	if err := s.Identities().PutPeer(t.Context(), peer("keep", fp(1))); err != nil {
+		t.Fatal(err)
+	}
 	_ = s.Close()
 	_ = os.Remove(p + "-wal")
 	_ = os.Remove(p + "-shm")
+	if root {
+		for _, f := range []string{dir, p} {
+			if err := os.Chown(f, nobody, nobody); err != nil {
+				t.Skipf("cannot hand the store to uid %d: %v", nobody, err)
+			}
+		}
+	}
 	if err := os.Chmod(p, 0o400); err != nil {
 		t.Fatal(err)
 	}
@@ -397,9 +425,40 @@ func TestReadOnlyDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
-	_, err := sqlitestore.Open(t.Context(), sqlitestore.Options{Path: p})
-	if c := alkerr.CodeOf(err); c != sqlitestore.CodeReadOnly && c != sqlitestore.CodeUnavailable {
-		t.Fatalf("Open = %v, want STORE_READ_ONLY or STORE_UNAVAILABLE", err)
+	before := fileHash(t, p)
+
+	var code alkerr.Code
+	var msg string
+	if root {
+		h := startHelper(t, "open-as", p, strconv.Itoa(nobody), 0)
+		line := h.next(t, "result ")
+		h.wait(t)
+		c, m, _ := strings.Cut(line, " ")
+		code, msg = alkerr.Code(c), m
+	} else {
+		_, err := sqlitestore.Open(t.Context(), sqlitestore.Options{Path: p})
+		var ae *alkerr.Error
+		if errors.As(err, &ae) {
+			msg = ae.Message
+		}
+		code = alkerr.CodeOf(err)
+	}
+	t.Logf("Open of a read-only store in a read-only directory (as root: run as uid %d): %s %s", nobody, code, msg)
+	if code != sqlitestore.CodeReadOnly && code != sqlitestore.CodeUnavailable {
+		t.Fatalf("Open = %s %q, want STORE_READ_ONLY or STORE_UNAVAILABLE", code, msg)
+	}
+	if !strings.Contains(msg, p) {
+		t.Errorf("message %q does not name %s", msg, p)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "peers.db" {
+		t.Errorf("directory after the failed Open holds %v, want only peers.db", entries)
+	}
+	if fileHash(t, p) != before {
+		t.Errorf("store file changed by a failed Open")
 	}
 }
 
