@@ -314,8 +314,18 @@ func (inv *invocation) newVaultRotateCmd() *cobra.Command {
 				return err
 			}
 			defer v.Lock()
+			recs, _ := st.Credentials().List(ctx)
+			total, done := 0, 0
+			for _, rc := range recs {
+				if rc.KeyVersion < to {
+					total++
+				}
+			}
+			prog := inv.progress()
 			res, err := st.Credentials().Rotate(ctx, to, sqlitestore.RotateOptions{SkipFailed: skipFailed},
 				func(provider string, in store.EncryptedData) (store.EncryptedData, error) {
+					done++
+					prog.Step("rotate", fmt.Sprintf("rotated %d/%d (%s)", done, total, provider)) // CLI-R57
 					vb, err := toVault(in)
 					if err != nil {
 						return store.EncryptedData{}, err
