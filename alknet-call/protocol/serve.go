@@ -158,7 +158,7 @@ func (c *CallConnection) run(se *servedEntry, payload []byte, readTime time.Time
 		ForwardedFor: fwd,
 		TraceParent:  req.TraceParent,
 		Routes:       c.routes(ctx, ident),
-		Metadata:     c.metadataCopy(),
+		Metadata:     c.metadata, // never modified after Attach; the registry keeps its own copy
 	}
 	var out json.RawMessage
 	func() {

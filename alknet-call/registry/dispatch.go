@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -19,8 +18,8 @@ import (
 
 // WireCall is everything an edge (the call protocol engine, the HTTP gateway) knows about one
 // incoming call. Edges describe a call with it and never build an OperationContext (CTX-R1).
-// The registry keeps Identity and ForwardedFor for the call's lifetime and hands handlers only
-// copies; the edge must not modify them while the call runs.
+// The registry keeps Identity, ForwardedFor and Metadata for the call's lifetime and hands
+// handlers only copies; the edge must not modify them while the call runs.
 type WireCall struct {
 	RequestID    string
 	Operation    string             // as received: wire path ("/fs/readFile") or bare name; the registry strips exactly one leading "/" (REG-R2)
@@ -110,7 +109,7 @@ func (r *Registry) serveRoot(ctx context.Context, w *WireCall, input json.RawMes
 		tree:        t,
 	}
 	if len(w.Metadata) > 0 {
-		oc.metadata = maps.Clone(w.Metadata)
+		oc.metadata = w.Metadata // read-only here; OperationContext.Metadata hands out copies
 	}
 	return r.invoke(ctx, oc, nil, AnyPeer(), stripPath(w.Operation), input, emit)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -195,6 +196,10 @@ func (fw *FrameWriter) Write(e Envelope) error {
 
 // appendEventFrame appends a frame whose payload is produced by payload, which appends canonical
 // JSON it has already validated; the payload is not scanned a second time.
+// frameOverhead is room for the prefix, the envelope's and payload's keys and punctuation, and a
+// few escapes, so that the hot-path builders allocate their frame once.
+const frameOverhead = 160
+
 func appendEventFrame(dst []byte, typ, id string, limit int, payload func([]byte) ([]byte, error)) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
@@ -219,6 +224,12 @@ func appendEventFrame(dst []byte, typ, id string, limit int, payload func([]byte
 // AppendRequestedFrame appends the frame of a call.requested with payload r; it equals
 // AppendFrame of the envelope holding r's canonical payload, built with one pass over the input.
 func AppendRequestedFrame(dst []byte, id string, r Requested, limit int) ([]byte, error) {
+	// One allocation in the common case: room for the envelope, the plain fields and some escapes.
+	n := frameOverhead + len(id) + len(r.OperationID) + len(r.Input) + len(r.AuthToken) + len(r.TraceParent)
+	if r.ForwardedFor != nil {
+		n += 256
+	}
+	dst = slices.Grow(dst, n)
 	return appendEventFrame(dst, EventRequested, id, limit, r.AppendJSON)
 }
 
@@ -226,5 +237,6 @@ func AppendRequestedFrame(dst []byte, id string, r Requested, limit int) ([]byte
 // AppendFrame of the envelope holding Responded{output}'s canonical payload, built with one pass
 // over the output.
 func AppendRespondedFrame(dst []byte, id string, output []byte, limit int) ([]byte, error) {
+	dst = slices.Grow(dst, frameOverhead+len(id)+len(output))
 	return appendEventFrame(dst, EventResponded, id, limit, Responded{Output: output}.AppendJSON)
 }

@@ -205,7 +205,53 @@ func (s *scanner) str() (string, error) {
 			return unescape(raw)
 		}
 	}
-	return string(raw), nil
+	return intern(raw), nil
+}
+
+// intern returns the wire's fixed strings (keys and event types) without allocating; any other
+// string is copied.
+func intern(raw []byte) string {
+	switch string(raw) { // compiled to comparisons, no allocation
+	case "type":
+		return "type"
+	case "id":
+		return "id"
+	case "payload":
+		return "payload"
+	case "output":
+		return "output"
+	case "operationId":
+		return "operationId"
+	case "input":
+		return "input"
+	case "auth_token":
+		return "auth_token"
+	case "forwarded_for":
+		return "forwarded_for"
+	case "timeout_ms":
+		return "timeout_ms"
+	case "traceparent":
+		return "traceparent"
+	case "code":
+		return "code"
+	case "message":
+		return "message"
+	case "details":
+		return "details"
+	case "retryable":
+		return "retryable"
+	case EventRequested:
+		return EventRequested
+	case EventResponded:
+		return EventResponded
+	case EventCompleted:
+		return EventCompleted
+	case EventAborted:
+		return EventAborted
+	case EventError:
+		return EventError
+	}
+	return string(raw)
 }
 
 func unescape(raw []byte) (string, error) {
