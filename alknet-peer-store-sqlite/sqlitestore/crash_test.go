@@ -55,10 +55,6 @@ func TestKillMidWrite(t *testing.T) {
 	}
 }
 
-const slowMigration = `CREATE TABLE filler (x INTEGER);
-WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000)
-INSERT INTO filler SELECT x FROM c;`
-
 // killMigrationRows is the size of each injected migration of TestKillMidMigration: large
 // enough that its transaction spills uncommitted pages into the WAL before it commits.
 const killMigrationRows = 150000

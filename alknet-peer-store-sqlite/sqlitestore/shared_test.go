@@ -93,6 +93,32 @@ func TestSameAnswersAsConfigProvider(t *testing.T) {
 			}
 		}
 	}
+	// The table must exercise both answers on every path, or "identical" proves nothing: these
+	// rows resolve (both providers agree above, so checking the store suffices) ...
+	for in, want := range map[string]string{fp(1): "worker-a", certFP(1): "worker-a", strings.ToUpper(fp(1)): "worker-a", fp(2): "worker-b"} {
+		if id, ok := s.Identities().ResolveFingerprint(ctx, in); !ok || id.ID != want || id.Origin != auth.OriginPeer {
+			t.Errorf("ResolveFingerprint(%q) = %+v, %v; want %s", in, id, ok, want)
+		}
+	}
+	for in, want := range map[string]string{"peer-token-b": "worker-b", "alk_0123456789abcdefghijABCDEFGHIJ": "browser-alice", "alk_testsecret123": "alk_test", "alk_freeforever": "alk_free"} {
+		origin := auth.OriginPeer
+		if strings.HasPrefix(want, "alk_") {
+			origin = auth.OriginAPIKey
+		}
+		if id, ok := resolveToken(s, in); !ok || id.ID != want || id.Origin != origin {
+			t.Errorf("ResolveToken(%q) = %+v, %v; want %s", in, id, ok, want)
+		}
+	}
+	// ... and these do not: disabled peer (fingerprint and alk_-shaped token), expired key,
+	// wrong hash, unknown prefix, upper-cased peer token.
+	if _, ok := s.Identities().ResolveFingerprint(ctx, fp(3)); ok {
+		t.Errorf("disabled peer's fingerprint resolves")
+	}
+	for _, in := range []string{"alk_testdisabledpeer", "alk_old1secret", "alk_testwrong", "alk_nopeunknown", "PEER-TOKEN-B"} {
+		if id, ok := resolveToken(s, in); ok {
+			t.Errorf("ResolveToken(%q) = %+v, want not recognized", in, id)
+		}
+	}
 	// The sources agree too (same canonical policy).
 	if got, want := s.Identities().Policy().Source(), dyn.Policy().Source(); !reflect.DeepEqual(normalizePolicy(got), normalizePolicy(want)) {
 		t.Errorf("Source differs:\nstore  %+v\nconfig %+v", got, want)
