@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/alknet/alknet/alknet-call/protocol"
 	"github.com/alknet/alknet/alknet-core/alkerr"
@@ -196,6 +197,8 @@ func (c *CallClient) serve(ctx context.Context, cn *conn.Connection, creds CallC
 			code, reason = 0x03, "authentication required" // CALLP-R97
 		} else if err != nil {
 			c.opts.logger.Warn("call connection ended", "err", err)
+		} else {
+			linger(cn)
 		}
 		_ = cn.Close(code, reason)
 		c.mu.Lock()
@@ -259,4 +262,37 @@ func (c *CallClient) Close() error {
 	}
 	c.wg.Wait()
 	return nil
+}
+
+// Linger bounds: QUIC's default max_ack_delay (RFC 9000 §18.2), a floor for connections whose
+// round trip has barely been measured, and a ceiling.
+const (
+	maxAckDelay = 25 * time.Millisecond
+	minLinger   = 100 * time.Millisecond
+	maxLinger   = 2 * time.Second
+)
+
+// linger gives the answers a gracefully closing engine wrote last time to reach the peer before
+// the connection is closed: a QUIC CONNECTION_CLOSE discards stream data not yet sent or
+// acknowledged. It waits for the peer to close first, but no longer than three probe timeouts of
+// the measured round trip (at least minLinger, at most maxLinger) — what core's endpoint does on
+// the accepting side (CORE-R327, CALLP-R82).
+func linger(cn *conn.Connection) {
+	select {
+	case <-cn.Done():
+		return
+	default:
+	}
+	d := maxLinger
+	if qc, ok := quictransport.Underlying(cn); ok {
+		st := qc.ConnectionStats()
+		pto := st.SmoothedRTT + 4*st.MeanDeviation + maxAckDelay
+		d = min(d, max(minLinger, 3*pto))
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-cn.Done():
+	case <-t.C:
+	}
 }

@@ -196,6 +196,7 @@ type workerOptions struct {
 	extra      func(b *registry.Builder)                              // more operations
 	listHook   func(cat func() registry.Catalog) registry.HandlerFunc // replaces services/list and services/schema when set
 	noEntry    bool                                                   // do not add the worker's entry to the head's policy
+	grace      time.Duration                                          // the worker's ShutdownGrace; 0 = the default
 }
 
 // newWorker builds a worker node: container/list, container/exec, container/logs, w/run,
@@ -263,7 +264,7 @@ func newWorker(t *testing.T, h *head, name string, o workerOptions) *worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.d = &protocol.Dispatcher{Invoker: reg, Identities: auth.NewConfigIdentityProvider(w.dyn)}
+	w.d = &protocol.Dispatcher{Invoker: reg, Identities: auth.NewConfigIdentityProvider(w.dyn), Options: protocol.Options{ShutdownGrace: o.grace}}
 	w.cl = client.New(w.d)
 	t.Cleanup(func() { _ = w.cl.Close() })
 	if !o.noEntry {

@@ -319,3 +319,136 @@ func TestWorkerKeyRotation(t *testing.T) {
 		t.Errorf("peers %v", ids)
 	}
 }
+
+// Test 88 (draining), each policy: the first worker closes its connection gracefully with a long
+// grace period; a Peer probe to it is answered INTERNAL "shutting down", after which no Any call
+// reaches it while its parked call still completes [ROUTE-R15, CALLP-R82, CALLP-R127].
+func TestDrainingSkipped(t *testing.T) {
+	t.Parallel()
+	for _, p := range []struct {
+		name   string
+		policy func() registry.AnyPolicy
+	}{{"first-match", registry.FirstMatch}, {"round-robin", registry.RoundRobin}, {"least-outstanding", registry.LeastOutstanding}} {
+		t.Run(p.name, func(t *testing.T) {
+			t.Parallel()
+			h := startHead(t, headOptions{policy: p.policy()})
+			invoker(h)
+			a := newWorker(t, h, "worker-a", workerOptions{grace: time.Minute})
+			mineA, _ := a.connect(t, h)
+			rest := startWorkersFrom(t, h, 'b', 2)
+			al := alice(t, h)
+			parked := make(chan error, 1)
+			go func() { _, err := route(t, al, "worker-a", "w/run", true); parked <- err }()
+			<-a.entered
+			_ = mineA.Close()
+			for i := 0; ; i++ { // until the worker's drain answer reached the head
+				if i == 1000 {
+					t.Fatal("the worker never answered shutting down")
+				}
+				_, err := route(t, al, "worker-a", "w/run", false)
+				var ce *callerr.CallError
+				if errors.As(err, &ce) && ce.Code == callerr.Internal && ce.Message == "shutting down" && ce.Retryable {
+					break
+				}
+				if err != nil {
+					t.Fatalf("probe: %v", err)
+				}
+			}
+			before := a.count("w/run")
+			for range 6 {
+				got, err := route(t, al, "", "w/run", false)
+				if err != nil || got == "worker-a" {
+					t.Fatalf("Any while worker-a drains: %q %v", got, err)
+				}
+			}
+			if a.count("w/run") != before {
+				t.Error("an Any call reached the draining worker")
+			}
+			if n := rest[0].count("w/run") + rest[1].count("w/run"); n != 6 {
+				t.Errorf("the other workers served %d calls, want 6", n)
+			}
+			a.release <- struct{}{}
+			if err := <-parked; err != nil {
+				t.Errorf("parked call on the draining worker: %v", err)
+			}
+		})
+	}
+}
+
+func startWorkersFrom(t *testing.T, h *head, first rune, n int) []*worker {
+	ws := make([]*worker, n)
+	for i := range ws {
+		ws[i] = newWorker(t, h, fmt.Sprintf("worker-%c", first+rune(i)), workerOptions{})
+		ws[i].connect(t, h)
+	}
+	return ws
+}
+
+// CLNT-R11 over real QUIC: a worker under Supervise redials after the head cut its connection
+// and is attached again under the same PeerID; cancelling ctx stops Supervise and closes the live
+// connection.
+func TestSupervisedReconnect(t *testing.T) {
+	t.Parallel()
+	h := startHead(t, headOptions{})
+	invoker(h)
+	a := newWorker(t, h, "worker-a", workerOptions{})
+	ctx, cancel := context.WithCancel(t.Context())
+	live := make(chan *protocol.CallConnection, 4)
+	done := make(chan error, 1)
+	go func() {
+		done <- client.Supervise(ctx, func(ctx context.Context) (*protocol.CallConnection, error) {
+			cc, err := a.cl.Connect(ctx, h.node.Addr, a.creds(h))
+			if err == nil {
+				live <- cc
+			}
+			return cc, err
+		}, client.Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond})
+	}()
+	first := h.waitAttached(t, "worker-a")
+	<-live
+	if res := h.d.Revoke("worker-a"); res.Connections != 1 {
+		t.Fatalf("Revoke = %+v", res)
+	}
+	<-first.Done()
+	second := h.waitAttached(t, "worker-a")
+	last := <-live
+	if second == first {
+		t.Fatal("no new connection")
+	}
+	al := alice(t, h)
+	if got, err := route(t, al, "worker-a", "w/run", false); err != nil || got != "worker-a" {
+		t.Errorf("Peer(worker-a) after the redial: %q %v", got, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Supervise = %v", err)
+	}
+	<-last.Done()
+}
+
+// Test 93 (a): a second connection of worker-a while the first is attached; the first ends →
+// Peer("worker-a") reaches the second throughout and worker-a keeps its position [ROUTE-R7].
+func TestReconnectOverlap(t *testing.T) {
+	t.Parallel()
+	h := startHead(t, headOptions{})
+	invoker(h)
+	a := newWorker(t, h, "worker-a", workerOptions{})
+	mine1, head1 := a.connect(t, h)
+	startWorkersFrom(t, h, 'b', 1)
+	_, head2 := a.connect(t, h)
+	al := alice(t, h)
+	if src, _ := h.peers.View().Source("worker-a"); src != registry.Source(head2.Imported()) {
+		t.Error("the newer connection is not current")
+	}
+	if got, err := route(t, al, "worker-a", "w/run", false); err != nil || got != "worker-a" {
+		t.Fatalf("before: %q %v", got, err)
+	}
+	_ = mine1.Close()
+	<-head1.Done()
+	if got, err := route(t, al, "worker-a", "w/run", false); err != nil || got != "worker-a" {
+		t.Errorf("after the first ended: %q %v", got, err)
+	}
+	if ids := h.peers.View().IDs(); !slices.Equal(ids, []registry.PeerID{"worker-a", "worker-b"}) {
+		t.Errorf("order %v", ids)
+	}
+}
