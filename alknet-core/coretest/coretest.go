@@ -225,16 +225,45 @@ func Pair(t testing.TB, alpn string) (client, server *conn.Connection) {
 	return client, server
 }
 
+// WaitLimit bounds every wait of [Recv] and [CloseCode]: far longer than any event a test
+// waits for takes on a loaded machine, and short enough that a broken test fails with a
+// message naming what it waited for instead of hanging until the test binary's timeout.
+const WaitLimit = 30 * time.Second
+
+// Recv returns the next value received from ch (or the zero value once ch is closed). If
+// nothing arrives within [WaitLimit] it fails the test with a message naming what, the event
+// the test was waiting for. Like t.Fatal, call it only from the test's own goroutine.
+func Recv[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	timer := time.NewTimer(WaitLimit)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("coretest: waited %v for %s", WaitLimit, what)
+	}
+	var zero T
+	return zero
+}
+
 // CloseCode waits until c is closed and returns the application close code and reason the
-// peer sent, or ok=false if it closed otherwise or did not close within the test's context.
+// peer sent, or ok=false if it closed otherwise. If c is still open after [WaitLimit] it
+// reports a test error saying so and returns ok=false. It may be called from any goroutine.
 func CloseCode(t testing.TB, c *conn.Connection) (code uint64, reason string, ok bool) {
 	t.Helper()
 	qc, isQUIC := quictransport.Underlying(c)
 	if !isQUIC {
-		t.Fatalf("coretest: CloseCode needs a QUIC connection")
+		t.Errorf("coretest: CloseCode needs a QUIC connection")
+		return 0, "", false
 	}
+	timer := time.NewTimer(WaitLimit)
+	defer timer.Stop()
 	select {
 	case <-c.Done():
+	case <-timer.C:
+		t.Errorf("coretest: connection to %v still open after %v", c.RemoteAddr(), WaitLimit)
+		return 0, "", false
 	case <-t.Context().Done():
 		return 0, "", false
 	}
