@@ -158,6 +158,8 @@ func TestFromCallFailures(t *testing.T) {
 						return json.RawMessage(`{"name":"a/other","op_type":"query"}`), nil
 					case "a/fileref":
 						return json.RawMessage(`{"name":"a/fileref","op_type":"query","input_schema":{"$ref":"file:///etc/passwd"}}`), nil
+					case "a/deep":
+						return json.RawMessage(`{"name":"a/deep","op_type":"query","input_schema":` + strings.Repeat(`{"items":`, 65) + `{}` + strings.Repeat(`}`, 65) + `}`), nil
 					case "a/forbidden":
 						return nil, callerr.New(callerr.Forbidden, "no")
 					}
@@ -186,6 +188,7 @@ func TestFromCallFailures(t *testing.T) {
 		{"name mismatch", list(`{"operations":[{"name":"a/mismatch"}]}`), client.ErrSchemaParse},
 		{"file $ref", list(`{"operations":[{"name":"a/fileref"}]}`), client.ErrSchemaParse},
 		{"1025 ops", list(many), client.ErrSchemaParse},
+		{"65 levels", list(`{"operations":[{"name":"a/deep"}]}`), client.ErrSchemaParse},
 		{"duplicate names", list(`{"operations":[{"name":"a/b"},{"name":"a/b"}]}`), client.ErrSamePeerCollision},
 		{"schema forbidden", list(`{"operations":[{"name":"a/forbidden"}]}`), client.ErrUnauthorized},
 	}
@@ -379,5 +382,36 @@ func TestAdapterCodes(t *testing.T) {
 		if !errors.Is(e, s) || !errors.Is(e, context.Canceled) || e.Error() != texts[s.Kind]+": m" {
 			t.Errorf("%v: Is/Unwrap/Error broken: %q", s.Kind, e.Error())
 		}
+	}
+}
+
+// Test 57: a reconnect imports into a fresh set; the old set's handlers fail with connection
+// closed (retryable) and the old set no longer resolves anything [ADPT-R14, REG-R19].
+func TestReimportFreshSet(t *testing.T) {
+	t.Parallel()
+	cc := remoteNode(t, standard)
+	if err := client.ImportAndAttach(t.Context(), cc, client.FromCallConfig{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	old, ok := cc.Imported().Lookup("container/exec")
+	if !ok {
+		t.Fatal("not imported")
+	}
+	_ = cc.Close()
+	<-cc.Done()
+	if _, ok := cc.Imported().Lookup("container/exec"); ok {
+		t.Error("the ended connection's set still resolves")
+	}
+	_, err := old.Handler.Handle(t.Context(), &registry.OperationContext{}, json.RawMessage(`{"cmd":"ls"}`))
+	var ce *callerr.CallError
+	if !errors.As(err, &ce) || ce.Code != callerr.Internal || ce.Message != "connection closed" || !ce.Retryable {
+		t.Errorf("old handler = %v", err)
+	}
+	fresh := remoteNode(t, standard)
+	if err := client.ImportAndAttach(t.Context(), fresh, client.FromCallConfig{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Imported() == cc.Imported() || len(fresh.Imported().Names()) != 2 {
+		t.Error("the reconnect did not import into a fresh set")
 	}
 }
