@@ -452,3 +452,35 @@ func TestReconnectOverlap(t *testing.T) {
 		t.Errorf("order %v", ids)
 	}
 }
+
+// Test 93 (d): an older live connection attached after a newer one (a stale hook) is used until
+// it ends, then the newer one is used again with no new attach. Two processes share the PeerID
+// worker-a with two keys, so the test sees which connection served [ROUTE-R7, R17].
+func TestStaleAttach(t *testing.T) {
+	t.Parallel()
+	h := startHead(t, headOptions{})
+	invoker(h)
+	older := newWorker(t, h, "worker-a", workerOptions{noEntry: true})
+	newer := newWorker(t, h, "worker-a", workerOptions{noEntry: true})
+	h.setPeer(t, auth.PeerEntry{PeerID: "worker-a", Fingerprints: []string{older.fp, newer.fp}, Scopes: []string{"worker"}})
+	mineOld, headOld := older.connect(t, h)
+	newer.connect(t, h)
+	al := alice(t, h)
+	if _, err := route(t, al, "worker-a", "w/run", false); err != nil || newer.count("w/run") != 1 {
+		t.Fatalf("the newer connection is not current: %v", err)
+	}
+	if err := h.peers.AttachConnection("worker-a", headOld.Imported(), headOld); err != nil { // the stale hook
+		t.Fatal(err)
+	}
+	if _, err := route(t, al, "worker-a", "w/run", false); err != nil || older.count("w/run") != 1 {
+		t.Fatalf("the stale attachment is not current while it lives: %v", err)
+	}
+	_ = mineOld.Close()
+	<-headOld.Done()
+	if _, err := route(t, al, "worker-a", "w/run", false); err != nil || newer.count("w/run") != 2 {
+		t.Errorf("the newer connection is not current again: %v (older %d, newer %d)", err, older.count("w/run"), newer.count("w/run"))
+	}
+	if err := h.peers.AttachConnection("worker-a", headOld.Imported(), headOld); err == nil {
+		t.Error("AttachConnection accepted an ended connection")
+	}
+}
