@@ -91,6 +91,12 @@ func PeerFromRow(r PeerRow) (auth.PeerEntry, error) {
 	})
 }
 
+// KeyFromRow runs the load path's API-key row conversion and validation (PSTORE-F1, R31).
+func KeyFromRow(prefix, hash, scopes, description string, expiresAt int64, hasExpiry bool) (auth.APIKeyEntry, error) {
+	return keyFromRow(keyRow{Prefix: prefix, Hash: hash, Scopes: scopes, Description: description,
+		ExpiresAt: sql.NullInt64{Int64: expiresAt, Valid: hasExpiry}})
+}
+
 // DecodeScopes, DecodeResources and DecodeDetail expose the JSON column decoders (PSTORE-F2).
 var (
 	DecodeScopes    = decodeScopes

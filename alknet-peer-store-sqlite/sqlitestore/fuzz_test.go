@@ -3,10 +3,12 @@ package sqlitestore_test
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/alknet/alknet/alknet-core/alkerr"
+	"github.com/alknet/alknet/alknet-core/auth"
 	"github.com/alknet/alknet/alknet-peer-store-sqlite/sqlitestore"
 )
 
@@ -48,6 +50,55 @@ func FuzzPeerRow(f *testing.F) {
 			t.Fatalf("round trip of %+v: got %+v, %v, %v", p, got, found, err)
 		}
 		if err := s.Identities().RemovePeer(ctx, p.PeerID); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// PSTORE-F1 for the API-key rows of the load path, and APIKeys.Import (the import path from a
+// config file): the conversion never panics; an accepted row imported and reloaded is unchanged
+// and resolves like the entry it came from (fixed point, PSTORE-R31, R42).
+func FuzzKeyRow(f *testing.F) {
+	f.Add("alk_test", auth.HashToken([]byte("alk_testsecret")), `["fs:read"]`, "CI key", int64(4102444800), true)
+	f.Add("alk_0000", "sha256:"+strings.Repeat("a", 64), `[]`, "", int64(0), false)
+	f.Add("alk_x", "sha256:zz", `[1]`, "\x00", int64(-1), true)
+	f.Add("ALK_TEST", "SHA256:"+strings.Repeat("A", 64), `["a","a"]`, "", int64(1), true)
+	f.Add("alk_test", "alk_testsecret", `null`, "", int64(0), false)
+	s, _ := newStore(f)
+	f.Fuzz(func(t *testing.T, prefix, hash, scopes, description string, expiresAt int64, hasExpiry bool) {
+		e, err := sqlitestore.KeyFromRow(prefix, hash, scopes, description, expiresAt, hasExpiry)
+		if err != nil {
+			if alkerr.CodeOf(err) != alkerr.CodeStoreSerialization {
+				t.Fatalf("rejection with code %q: %v", alkerr.CodeOf(err), err)
+			}
+			return
+		}
+		ctx := t.Context()
+		rec, err := s.APIKeys().Import(ctx, e)
+		if err != nil {
+			switch alkerr.CodeOf(err) {
+			case alkerr.CodeStoreInvalid, sqlitestore.CodeConflict:
+				return // storage limits; a prefix or hash used by an earlier input stays taken
+			}
+			t.Fatalf("Import(%+v) = %v", e, err)
+		}
+		list, err := s.APIKeys().List(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got *sqlitestore.APIKeyRecord
+		for i := range list {
+			if list[i].Prefix == e.Prefix {
+				got = &list[i]
+			}
+		}
+		if got == nil || !reflect.DeepEqual(got.APIKeyEntry, rec.APIKeyEntry) {
+			t.Fatalf("round trip of %+v: imported %+v, listed %+v", e, rec.APIKeyEntry, got)
+		}
+		if !slices.ContainsFunc(s.Identities().Policy().Source().APIKeys, func(k auth.APIKeyEntry) bool { return k.Prefix == e.Prefix && k.Hash == e.Hash }) {
+			t.Fatalf("imported key %s is not in the served policy", e.Prefix)
+		}
+		if _, err := s.APIKeys().Revoke(ctx, e.Prefix); err != nil {
 			t.Fatal(err)
 		}
 	})
