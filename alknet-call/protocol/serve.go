@@ -142,13 +142,13 @@ func (c *CallConnection) run(se *servedEntry, payload []byte, readTime time.Time
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(se.ctx, deadline)
 		defer cancel()
-		dctx := ctx
-		stop := context.AfterFunc(dctx, func() {
-			if errors.Is(dctx.Err(), context.DeadlineExceeded) {
-				c.goOwned(func() { c.answerTimeout(se) })
-			}
+		// The deadline watcher (CALLP-R131): a plain timer at the same deadline. When it fires
+		// the request either has a terminal outcome already (answerTimeout's claim fails) or
+		// gets TIMEOUT; it needs no context of its own.
+		t := time.AfterFunc(time.Until(deadline), func() {
+			c.goOwned(func() { c.answerTimeout(se) })
 		})
-		defer stop()
+		defer t.Stop()
 	}
 
 	w := registry.WireCall{
