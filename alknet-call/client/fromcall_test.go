@@ -415,3 +415,71 @@ func TestReimportFreshSet(t *testing.T) {
 		t.Error("the reconnect did not import into a fresh set")
 	}
 }
+
+// ADPT-R7: services/schema calls run concurrently, at most 8 in flight, and the first failure
+// cancels the others (which observe the abort) and is returned.
+func TestFromCallSchemaConcurrency(t *testing.T) {
+	t.Parallel()
+	var inflight, peak, started atomic.Int64
+	var barrier atomic.Pointer[chan struct{}]
+	first := make(chan struct{})
+	barrier.Store(&first)
+	aborted := make(chan struct{}, 32)
+	failing := atomic.Bool{}
+	cc := remoteNode(t, func(b *registry.Builder) {
+		b.Local(registry.OperationSpec{Name: "services/list", Type: registry.Query, Visibility: registry.External},
+			registry.HandlerFunc(func(context.Context, *registry.OperationContext, json.RawMessage) (json.RawMessage, error) {
+				var ops []string
+				for i := range 20 {
+					ops = append(ops, fmt.Sprintf(`{"name":"n/op%02d"}`, i))
+				}
+				return json.RawMessage(`{"operations":[` + strings.Join(ops, ",") + `]}`), nil
+			}), nil, nil, secret.Capabilities{})
+		b.Local(registry.OperationSpec{Name: "services/schema", Type: registry.Query, Visibility: registry.External},
+			registry.HandlerFunc(func(ctx context.Context, _ *registry.OperationContext, in json.RawMessage) (json.RawMessage, error) {
+				n := inflight.Add(1)
+				defer inflight.Add(-1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				if started.Add(1) == 8 {
+					close(*barrier.Load()) // 8 calls are in flight at once
+				}
+				var req struct{ Name string }
+				_ = json.Unmarshal(in, &req)
+				if failing.Load() {
+					if req.Name == "n/op00" {
+						<-*barrier.Load()
+						return nil, callerr.New(callerr.Forbidden, "no")
+					}
+					<-ctx.Done()
+					aborted <- struct{}{}
+					return nil, ctx.Err()
+				}
+				select {
+				case <-*barrier.Load():
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+				return json.RawMessage(fmt.Sprintf(`{"name":%q,"op_type":"query"}`, req.Name)), nil
+			}), nil, nil, secret.Capabilities{})
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	regs, err := client.FromCall(ctx, cc, client.FromCallConfig{})
+	if err != nil || len(regs) != 20 {
+		t.Fatalf("FromCall: %d %v", len(regs), err)
+	}
+	if p := peak.Load(); p > 8 || p < 2 {
+		t.Errorf("peak in flight %d, want 2..8", p)
+	}
+	// First failure cancels the rest.
+	failing.Store(true)
+	second := make(chan struct{})
+	barrier.Store(&second)
+	started.Store(0)
+	_, err = client.FromCall(ctx, cc, client.FromCallConfig{})
+	if !errors.Is(err, client.ErrUnauthorized) {
+		t.Fatalf("failing import = %v", err)
+	}
+	<-aborted // at least one sibling observed the abort
+}
