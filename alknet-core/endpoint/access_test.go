@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/alknet/alknet/alknet-core/auth"
 	"github.com/alknet/alknet/alknet-core/config"
@@ -47,9 +48,9 @@ func TestPerIPLimit(t *testing.T) {
 		Dynamic:  config.DynamicConfig{RateLimits: config.RateLimitConfig{MaxConnectionsPerIP: 2}},
 	})
 	first := n.Dial(t, "alknet/hold", nil)
-	<-h.entered
+	coretest.Recv(t, h.entered, "the first connection's handler")
 	n.Dial(t, "alknet/hold", nil)
-	<-h.entered
+	coretest.Recv(t, h.entered, "the second connection's handler")
 	third := n.Dial(t, "alknet/hold", nil)
 	if code, reason, ok := coretest.CloseCode(t, third); !ok || code != endpoint.CloseRateLimited || reason != "too many connections" {
 		t.Fatalf("third connection closed with %#x %q (ok=%v), want 0x05", code, reason, ok)
@@ -64,6 +65,7 @@ func TestPerIPLimit(t *testing.T) {
 	first.Close(0, "")
 	for served := false; !served; {
 		c := n.Dial(t, "alknet/hold", nil)
+		timer := time.NewTimer(coretest.WaitLimit)
 		select {
 		case <-h.entered:
 			served = true
@@ -71,7 +73,10 @@ func TestPerIPLimit(t *testing.T) {
 			if code, _, ok := coretest.CloseCode(t, c); !ok || code != endpoint.CloseRateLimited {
 				t.Fatalf("retry closed with %#x (ok=%v)", code, ok)
 			}
+		case <-timer.C:
+			t.Fatalf("a retry was neither served nor refused within %v", coretest.WaitLimit)
 		}
+		timer.Stop()
 	}
 	// A reload to 0 lifts the limit without a restart.
 	if err := n.Dynamic.ReloadHandle().Reload(config.DynamicConfig{}, "local:test"); err != nil {
@@ -79,7 +84,7 @@ func TestPerIPLimit(t *testing.T) {
 	}
 	for range 4 {
 		n.Dial(t, "alknet/hold", nil)
-		<-h.entered
+		coretest.Recv(t, h.entered, "a handler after the limit was lifted")
 	}
 }
 
@@ -114,7 +119,7 @@ func TestSlowProviderDoesNotBlockOthers(t *testing.T) {
 	n := coretest.StartNode(t, coretest.NodeOptions{Handlers: []handler.ProtocolHandler{h, echoHandler{}}, Identities: p})
 	t.Cleanup(func() { close(p.release) }) // runs before the node's shutdown
 	n.Dial(t, "alknet/hold", &slowID)
-	<-p.waiting
+	coretest.Recv(t, p.waiting, "the blocked resolution to start")
 	for range 3 {
 		if got := roundTrip(t, n.Dial(t, alpnEcho, nil), []byte("fast")); string(got) != "fast" {
 			t.Fatalf("echo while a resolution is blocked = %q", got)
@@ -154,12 +159,12 @@ func TestDispatchPipe(t *testing.T) {
 		t.Fatalf("echo over the pipe = %q, %v", buf, err)
 	}
 	b.Close()
-	<-c.Done()
+	coretest.Recv(t, c.Done(), "the pipe connection to close after its peer left")
 
 	a, b = net.Pipe()
 	c = conn.NewStreamConn(a, "alknet/unknown", nil)
 	ep.Dispatch(c, "")
-	<-c.Done() // closed with CloseNoHandler
+	coretest.Recv(t, c.Done(), "the unknown-ALPN pipe to close") // closed with CloseNoHandler
 	if _, err := b.Read(buf); err == nil {
 		t.Fatal("the pipe of an unknown ALPN stayed open")
 	}
@@ -168,13 +173,13 @@ func TestDispatchPipe(t *testing.T) {
 	a, b = net.Pipe()
 	c = conn.NewStreamConn(a, "", nil)
 	ep.Dispatch(c, "")
-	<-c.Done() // an empty ALPN is closed like an unknown one (CORE-R414)
+	coretest.Recv(t, c.Done(), "the empty-ALPN pipe to close") // an empty ALPN is closed like an unknown one (CORE-R414)
 	b.Close()
 
 	a, b = net.Pipe()
 	c = conn.NewStreamConn(a, "acme-tls/1", nil)
 	ep.Dispatch(c, "")
-	<-c.Done() // ACME challenge connections are closed silently (CORE-R414)
+	coretest.Recv(t, c.Done(), "the ACME pipe to close") // ACME challenge connections are closed silently (CORE-R414)
 	b.Close()
 	if got := sink.lines("no handler"); len(got) != 2 || !strings.Contains(got[0], `\"alknet/unknown\"`) || !strings.Contains(got[1], `\"\"`) {
 		t.Errorf("no-handler records (want the unknown and the empty ALPN, quoted; none for ACME):\n%s", sink.String())
@@ -216,15 +221,15 @@ func TestRevocation(t *testing.T) {
 	n := coretest.StartNode(t, coretest.NodeOptions{Handlers: []handler.ProtocolHandler{h},
 		Dynamic: peers(true, "s1", "s2"), Logger: sink.logger()})
 	ca := n.Dial(t, "alknet/hold", &idA)
-	if got := <-h.entered; got != "peer-a" {
+	if got := coretest.Recv(t, h.entered, "peer a's handler"); got != "peer-a" {
 		t.Fatalf("peer a resolved as %q", got)
 	}
 	cb := n.Dial(t, "alknet/hold", &idB)
-	if got := <-h.entered; got != "peer-b" {
+	if got := coretest.Recv(t, h.entered, "peer b's handler"); got != "peer-b" {
 		t.Fatalf("peer b resolved as %q", got)
 	}
 	anon := n.Dial(t, "alknet/hold", nil)
-	<-h.entered
+	coretest.Recv(t, h.entered, "the anonymous connection's handler")
 	reload := n.Dynamic.ReloadHandle()
 	// Harmless reloads: reorder and duplicate a's scopes, change only peer c.
 	harmless := []config.DynamicConfig{peers(true, "s2", "s1", "s1"), peers(true, "s1", "s2")}
@@ -294,7 +299,7 @@ func TestRevocationRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close(0, "")
-	<-p.waiting
+	coretest.Recv(t, p.waiting, "the held resolution to start")
 	if err := d.ReloadHandle().Reload(config.DynamicConfig{}, "local:test"); err != nil {
 		t.Fatal(err)
 	}
@@ -330,13 +335,13 @@ func TestPerIPLimitCountsDispatched(t *testing.T) {
 		Logger:   sink.logger(),
 	})
 	n.Dial(t, "alknet/hold", nil) // 127.0.0.1 takes the only slot
-	<-h.entered
+	coretest.Recv(t, h.entered, "the loopback connection's handler")
 
 	a, b := net.Pipe()
 	defer b.Close()
 	refused := conn.NewStreamConn(a, "alknet/hold", &net.TCPAddr{IP: net.ParseIP("::ffff:127.0.0.1"), Port: 9})
 	n.Endpoint.Dispatch(refused, "")
-	<-refused.Done()
+	coretest.Recv(t, refused.Done(), "the refused pipe to close")
 	if got := sink.lines("too many connections", `"remote":"127.0.0.1"`); len(got) != 1 {
 		t.Fatalf("the mapped address was not refused as 127.0.0.1:\n%s", sink.String())
 	}
@@ -345,6 +350,6 @@ func TestPerIPLimitCountsDispatched(t *testing.T) {
 	defer b2.Close()
 	other := conn.NewStreamConn(a2, "alknet/hold", &net.TCPAddr{IP: net.ParseIP("10.0.0.1"), Port: 9})
 	n.Endpoint.Dispatch(other, "")
-	<-h.entered // another IP is served
+	coretest.Recv(t, h.entered, "the handler of the other IP") // another IP is served
 	other.Close(0, "")
 }

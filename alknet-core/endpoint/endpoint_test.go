@@ -108,13 +108,13 @@ func TestAuthContext(t *testing.T) {
 	})
 
 	n.Dial(t, alpnEcho, nil)
-	a := <-got
+	a := coretest.Recv(t, got, "the anonymous AuthContext")
 	if a.ALPN != alpnEcho || a.RemoteAddr == nil || a.TLSClientFingerprint != "" || a.Identity != nil {
 		t.Errorf("anonymous AuthContext = %+v", a)
 	}
 
 	n.Dial(t, alpnEcho, &peerID)
-	a = <-got
+	a = coretest.Recv(t, got, "the peer's AuthContext")
 	if a.TLSClientFingerprint != peerFP || a.Identity == nil || a.Identity.ID != "worker-a" ||
 		!a.Identity.HasScope("docker:start") || a.Identity.Resources["service"][0] != "gitea" ||
 		a.Identity.Origin != auth.OriginPeer {
@@ -122,7 +122,7 @@ func TestAuthContext(t *testing.T) {
 	}
 
 	n.Dial(t, alpnEcho, &strangerID)
-	a = <-got
+	a = coretest.Recv(t, got, "the stranger's AuthContext")
 	if a.TLSClientFingerprint != strangerFP || a.Identity != nil {
 		t.Errorf("unknown key: AuthContext = %+v, want its fingerprint and no identity", a)
 	}

@@ -50,7 +50,7 @@ func TestShutdownDrains(t *testing.T) {
 	}}
 	id, pin := coretest.NewIdentity(t)
 	ep, err := endpoint.New(endpoint.Options{
-		Static:     config.StaticConfig{ListenAddr: "127.0.0.1:0", TLS: id, DrainTimeout: 300 * time.Millisecond},
+		Static:     config.StaticConfig{ListenAddr: "127.0.0.1:0", TLS: id, DrainTimeout: time.Second},
 		Handlers:   registry(t, drain, stuck),
 		Identities: auth.NewConfigIdentityProvider(mustDynamic(t, config.DynamicConfig{})),
 	})
@@ -79,8 +79,8 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	_ = s.CloseWrite()
 	sc := dial("alknet/stuck")
-	<-started
-	<-started
+	coretest.Recv(t, started, "the first held request")
+	coretest.Recv(t, started, "the second held request")
 
 	// The peer reads while the node shuts down, and closes once it has its answer.
 	answer := make(chan string, 1)
@@ -96,13 +96,13 @@ func TestShutdownDrains(t *testing.T) {
 	if err := ep.Shutdown(t.Context()); err != nil {
 		t.Fatalf("Shutdown = %v", err)
 	}
-	if got := <-answer; got != "answer to q" {
+	if got := coretest.Recv(t, answer, "the in-flight answer"); got != "answer to q" {
 		t.Fatalf("in-flight answer = %q", got)
 	}
 	if code, reason, ok := coretest.CloseCode(t, sc); !ok || code != endpoint.CloseShutdown || reason != "shutdown" {
 		t.Errorf("stuck connection closed with %#x %q (ok=%v), want 0x02 shutdown", code, reason, ok)
 	}
-	if err := <-served; err != nil {
+	if err := coretest.Recv(t, served, "Serve to return"); err != nil {
 		t.Fatalf("Serve = %v, want nil", err)
 	}
 	// New dials fail: nothing answers on the port any more.
@@ -153,7 +153,7 @@ func TestShutdownConcurrent(t *testing.T) {
 	if err := ep.Shutdown(t.Context()); err != nil {
 		t.Errorf("Shutdown again = %v", err)
 	}
-	if err := <-served; err != nil {
+	if err := coretest.Recv(t, served, "Serve to return"); err != nil {
 		t.Errorf("Serve = %v", err)
 	}
 	if err := ep.Serve(t.Context()); !errors.Is(err, endpoint.ErrClosed) {
@@ -188,7 +188,7 @@ func TestServeCtxShutsDown(t *testing.T) {
 		t.Errorf("second Serve = %v, want ENDPOINT_CLOSED", err)
 	}
 	cancel()
-	if err := <-served; err != nil {
+	if err := coretest.Recv(t, served, "Serve to return"); err != nil {
 		t.Fatalf("Serve = %v, want nil", err)
 	}
 	if code, _, ok := coretest.CloseCode(t, c); !ok || code != endpoint.CloseShutdown {
@@ -227,7 +227,7 @@ func TestShutdownCutShort(t *testing.T) {
 	}
 	defer c.Close(0, "")
 	go func() { served := ep.Serve(t.Context()); _ = served }()
-	<-entered
+	coretest.Recv(t, entered, "the rogue handler to run")
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	if err := ep.Shutdown(ctx); err != context.DeadlineExceeded {

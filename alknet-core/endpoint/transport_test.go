@@ -5,12 +5,14 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
@@ -55,7 +57,7 @@ func earlyRoundTrip(t *testing.T, addr string, tlsConf *tls.Config) quic.Connect
 	if got, err := io.ReadAll(s); err != nil || string(got) != "early" {
 		t.Fatalf("early echo = %q, %v", got, err)
 	}
-	<-qc.HandshakeComplete()
+	coretest.Recv(t, qc.HandshakeComplete(), "the handshake to complete")
 	return qc.ConnectionState()
 }
 
@@ -68,9 +70,9 @@ func TestZeroRTTRefused(t *testing.T) {
 	tlsConf := n.ClientTLS(t, alpnEcho, nil)
 	tlsConf.ClientSessionCache = tls.NewLRUClientSessionCache(4)
 	earlyRoundTrip(t, n.Addr, tlsConf)
-	<-h.states
+	coretest.Recv(t, h.states, "the first connection's state")
 	client := earlyRoundTrip(t, n.Addr, tlsConf)
-	server := <-h.states
+	server := coretest.Recv(t, h.states, "the resumed connection's state")
 	if client.Used0RTT || server.Used0RTT {
 		t.Fatalf("endpoint accepted 0-RTT: client %v, server %v", client.Used0RTT, server.Used0RTT)
 	}
@@ -122,7 +124,7 @@ func TestZeroRTTRefused(t *testing.T) {
 		t.Fatal("baseline listener with Allow0RTT did not use 0-RTT")
 	}
 	ln.Close()
-	<-done
+	coretest.Recv(t, done, "the baseline accept loop to end")
 }
 
 // countHandler holds every stream it accepts and reports when it holds want of them.
@@ -174,10 +176,14 @@ func TestThousandsOfStreams(t *testing.T) {
 			t.Fatalf("Write %d: %v", i, err)
 		}
 	}
+	timer := time.NewTimer(coretest.WaitLimit)
+	defer timer.Stop()
 	select {
 	case <-h.reached:
 	case <-c.Done():
 		t.Fatal("connection closed before all streams were accepted")
+	case <-timer.C:
+		t.Fatalf("the node did not accept %d streams within %v", want, coretest.WaitLimit)
 	}
 }
 
@@ -241,7 +247,7 @@ func TestH3AndUniStreamDiscarder(t *testing.T) {
 		if _, err := us.Write([]byte("unwanted")); err != nil {
 			t.Fatal(err)
 		}
-		<-us.Context().Done()
+		coretest.Recv(t, us.Context().Done(), fmt.Sprintf("the node to stop uni stream %d", i))
 		var se *quic.StreamError
 		if !errors.As(context.Cause(us.Context()), &se) || !se.Remote {
 			t.Fatalf("uni stream %d ended with %v, want STOP_SENDING from the node", i, context.Cause(us.Context()))
@@ -266,7 +272,7 @@ func TestCloseClassification(t *testing.T) {
 		}}
 		n := coretest.StartEndpoint(t, polite)
 		c := n.Dial(t, "alknet/polite", nil)
-		<-entered
+		coretest.Recv(t, entered, "the polite handler to run")
 		go func() { _ = n.Endpoint.Shutdown(context.WithoutCancel(t.Context())) }()
 		if code, _, ok := coretest.CloseCode(t, c); !ok || code != endpoint.CloseShutdown {
 			t.Fatalf("closed with %#x (ok=%v), want 0x02", code, ok)
@@ -284,9 +290,9 @@ func TestCloseClassification(t *testing.T) {
 		}}
 		n := coretest.StartNode(t, coretest.NodeOptions{Handlers: []handler.ProtocolHandler{grumpy}, Logger: sink.logger()})
 		c := n.Dial(t, "alknet/grumpy", nil)
-		<-entered // the node finished its side of the handshake
+		coretest.Recv(t, entered, "the grumpy handler to run") // the node finished its side of the handshake
 		c.Close(0, "")
-		<-returned
+		coretest.Recv(t, returned, "the grumpy handler to return")
 		if err := n.Endpoint.Shutdown(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -368,9 +374,9 @@ func TestStreamResetAndCredit(t *testing.T) {
 			_, err := s.Write(make([]byte, 64<<20))
 			werr <- err
 		}()
-		<-accepted
+		coretest.Recv(t, accepted, "the node to accept the stream")
 		s.Reset(0x42)
-		if err := <-werr; !errors.Is(err, conn.ErrStreamClosed) {
+		if err := coretest.Recv(t, werr, "the blocked Write to return after Reset"); !errors.Is(err, conn.ErrStreamClosed) {
 			t.Fatalf("blocked Write after Reset = %v, want ErrStreamClosed", err)
 		}
 		if err := s.Close(); err != nil {
@@ -417,7 +423,7 @@ func TestStreamResetAndCredit(t *testing.T) {
 		if _, err := s2.Write([]byte{1}); err != nil {
 			t.Fatal(err)
 		}
-		<-second
+		coretest.Recv(t, second, "the node to accept the second stream")
 	})
 }
 
@@ -451,7 +457,7 @@ func TestBadClientCertificates(t *testing.T) {
 		qc, err := quic.DialAddr(t.Context(), n.Addr, tlsConf, nil)
 		if err == nil {
 			// TLS 1.3: the client may finish first; its connection then dies.
-			<-qc.Context().Done()
+			coretest.Recv(t, qc.Context().Done(), name+": the refused client's connection to end")
 			err = context.Cause(qc.Context())
 		}
 		var te *quic.TransportError

@@ -126,7 +126,7 @@ func TestConnectionEnds(t *testing.T) {
 		if err := client.Close(0x100, "bye"); err != nil {
 			t.Fatal(err)
 		}
-		err := <-res
+		err := coretest.Recv(t, res, "AcceptBi to return after the peer closed")
 		if !errors.Is(err, conn.ErrConnectionClosed) {
 			t.Fatalf("AcceptBi = %v, want ErrConnectionClosed", err)
 		}
@@ -137,7 +137,7 @@ func TestConnectionEnds(t *testing.T) {
 		if _, err := client.OpenBi(t.Context()); !errors.Is(err, conn.ErrConnectionClosed) {
 			t.Fatalf("OpenBi after Close = %v, want ErrConnectionClosed", err)
 		}
-		<-server.Done()
+		coretest.Recv(t, server.Done(), "the server side to see the close")
 	})
 	t.Run("cancelled ctx", func(t *testing.T) {
 		t.Parallel()
@@ -149,7 +149,7 @@ func TestConnectionEnds(t *testing.T) {
 			res <- err
 		}()
 		cancel()
-		if err := <-res; err != context.Canceled {
+		if err := coretest.Recv(t, res, "AcceptBi to return after cancel"); err != context.Canceled {
 			t.Fatalf("AcceptBi = %v, want context.Canceled", err)
 		}
 	})
