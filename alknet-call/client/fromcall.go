@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -80,24 +81,9 @@ func FromCall(ctx context.Context, conn *protocol.CallConnection, cfg FromCallCo
 	if err != nil {
 		return nil, classify(ctx, "", remoteList, err)
 	}
-	var list struct {
-		Operations *[]struct {
-			Name json.RawMessage `json:"name"`
-		} `json:"operations"`
-	}
-	if err := json.Unmarshal(raw, &list); err != nil || list.Operations == nil {
-		return nil, adapterErr(SchemaParse, "", "services/list answer has no operations array", err)
-	}
-	if len(*list.Operations) > maxOps {
-		return nil, adapterErr(SchemaParse, "", fmt.Sprintf("services/list lists %d operations, more than %d", len(*list.Operations), maxOps), nil)
-	}
-	listed := make([]string, 0, len(*list.Operations))
-	for i, e := range *list.Operations {
-		var name string
-		if err := json.Unmarshal(e.Name, &name); err != nil || e.Name == nil {
-			return nil, adapterErr(SchemaParse, "", fmt.Sprintf("services/list entry %d has no string name", i), err)
-		}
-		listed = append(listed, name)
+	listed, err := parseList(raw, maxOps)
+	if err != nil {
+		return nil, err
 	}
 
 	// Selection (ADPT-R6).
@@ -186,6 +172,34 @@ func FromCall(ctx context.Context, conn *protocol.CallConnection, cfg FromCallCo
 	}
 	slices.SortFunc(regs, func(a, b *registry.HandlerRegistration) int { return strings.Compare(a.Spec.Name, b.Spec.Name) })
 	return regs, nil
+}
+
+// parseList reads a services/list answer: an object with an operations array of at most maxOps
+// entries, each with a string name (ADPT-R5). Anything else is SchemaParse.
+func parseList(raw []byte, maxOps int) ([]string, error) {
+	var list struct {
+		Operations *[]struct {
+			Name json.RawMessage `json:"name"`
+		} `json:"operations"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil || list.Operations == nil {
+		return nil, adapterErr(SchemaParse, "", "services/list answer has no operations array", err)
+	}
+	if len(*list.Operations) > maxOps {
+		return nil, adapterErr(SchemaParse, "", fmt.Sprintf("services/list lists %d operations, more than %d", len(*list.Operations), maxOps), nil)
+	}
+	listed := make([]string, 0, len(*list.Operations))
+	for i, e := range *list.Operations {
+		var name string
+		if v := bytes.TrimSpace(e.Name); len(v) == 0 || v[0] != '"' {
+			return nil, adapterErr(SchemaParse, "", fmt.Sprintf("services/list entry %d has no string name", i), nil)
+		}
+		if err := json.Unmarshal(e.Name, &name); err != nil {
+			return nil, adapterErr(SchemaParse, "", fmt.Sprintf("services/list entry %d has no string name", i), err)
+		}
+		listed = append(listed, name)
+	}
+	return listed, nil
 }
 
 // importOne fetches, parses, compiles and wraps one remote operation (ADPT-R7..R9, R11).
