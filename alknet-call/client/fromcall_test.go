@@ -483,3 +483,29 @@ func TestFromCallSchemaConcurrency(t *testing.T) {
 	}
 	<-aborted // at least one sibling observed the abort
 }
+
+// Test 53: the connection closing mid-import → Transport [ADPT-R5].
+func TestFromCallConnectionClosedMidImport(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{}, 1)
+	cc := remoteNode(t, func(b *registry.Builder) {
+		b.Local(registry.OperationSpec{Name: "services/list", Type: registry.Query, Visibility: registry.External},
+			registry.HandlerFunc(func(context.Context, *registry.OperationContext, json.RawMessage) (json.RawMessage, error) {
+				return json.RawMessage(`{"operations":[{"name":"a/b"}]}`), nil
+			}), nil, nil, secret.Capabilities{})
+		b.Local(registry.OperationSpec{Name: "services/schema", Type: registry.Query, Visibility: registry.External},
+			registry.HandlerFunc(func(ctx context.Context, _ *registry.OperationContext, _ json.RawMessage) (json.RawMessage, error) {
+				entered <- struct{}{}
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}), nil, nil, secret.Capabilities{})
+	})
+	go func() {
+		<-entered
+		_ = cc.Close()
+	}()
+	_, err := client.FromCall(t.Context(), cc, client.FromCallConfig{})
+	if !errors.Is(err, client.ErrTransport) || !errors.Is(err, protocol.ErrConnectionClosed) {
+		t.Fatalf("err = %v", err)
+	}
+}
