@@ -93,7 +93,12 @@ func (s *Store) migrate(ctx context.Context) error {
 			if cur >= 1 && !backedUp {
 				dest, err := s.backupBeforeMigration(ctx, cur)
 				if err != nil {
-					return err
+					if !hasCode(err) {
+						return err // the context ended: not coded (PSTORE-R54)
+					}
+					// A failed backup aborts the migration as STORE_BACKEND, whatever stopped
+					// the copy (PSTORE-R26); the cause keeps the specific code.
+					return coreErr(alkerr.CodeStoreBackend, fmt.Sprintf("migration from schema version %d aborted: the backup failed: %s", cur, errMessage(err)), err)
 				}
 				backedUp = true
 				s.log.LogAttrs(ctx, slog.LevelInfo, "peer store backed up before migration",
