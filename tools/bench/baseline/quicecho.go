@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/quic-go/quic-go"
 )
@@ -21,9 +22,14 @@ const ALPN = "bench/echo"
 const streamRequest = "stream:"
 
 // QUICConfig is the quic-go configuration both ends of the echo use: enough concurrent streams for
-// 64 callers with a stream per request, 0-RTT off, as alknet's endpoint configures itself.
+// 64 callers with a stream per request, 0-RTT off, and core's idle timeout and keep-alive (30 s,
+// 15 s), as alknet's endpoint configures itself; the keep-alive keeps the connection up while
+// other sub-benchmarks of the same run use the machine.
 func QUICConfig() *quic.Config {
-	return &quic.Config{MaxIncomingStreams: 4096, MaxIncomingUniStreams: -1}
+	return &quic.Config{
+		MaxIncomingStreams: 4096, MaxIncomingUniStreams: -1,
+		MaxIdleTimeout: 30 * time.Second, KeepAlivePeriod: 15 * time.Second,
+	}
 }
 
 // QUICEcho is a raw quic-go server that echoes every framed message back on the stream it came in
