@@ -93,22 +93,23 @@ func (s *Store) round(ctx context.Context, pollErr error) {
 	s.noteResultLocked(err, false)
 }
 
-// checkFile compares the file at the path with the one opened (PSTORE-R44). The store never
-// reopens the path: a missing or different file makes writes fail with STORE_UNAVAILABLE and
-// counts as a failure until the same file is back.
-func (s *Store) checkFile(ctx context.Context) {
+// checkFile compares the file at the path with the one opened (PSTORE-R44) and returns the
+// problem, or nil. The store never reopens the path: a missing or different file makes writes
+// fail with STORE_UNAVAILABLE and counts as a failure until the same file is back.
+func (s *Store) checkFile(ctx context.Context) error {
 	fi, err := os.Stat(s.path)
 	if err == nil && os.SameFile(fi, s.fileInfo) {
 		if s.fileErr.Swap(nil) != nil {
 			s.log.LogAttrs(ctx, slog.LevelInfo, "peer store file is back at its path", slog.String("path", s.path))
 		}
-		return
+		return nil
 	}
 	e := newErr(CodeUnavailable, s.msgf("peer store file was replaced or removed while open; stop every process using it and follow the restore procedure"), err)
 	if s.fileErr.Swap(&errBox{err: e}) == nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "peer store file was replaced or removed while open; stop every process using it and follow the restore procedure (online: sqlite3 .restore into the live file; offline: stop all processes, replace the file, delete -wal and -shm)",
 			slog.String("path", s.path))
 	}
+	return e
 }
 
 // noteResultLocked records the outcome of a round, reload or Refresh and applies the

@@ -361,3 +361,31 @@ func TestSubscriptionCoalesces(t *testing.T) {
 	default:
 	}
 }
+
+// PSTORE-R44: a write right after the file was replaced (before any watcher round, and in a
+// one-shot process without a watcher) is refused with STORE_UNAVAILABLE instead of being
+// committed to the replaced file and reported as done; the replacement's bytes are unchanged
+// and Health reports the replacement.
+func TestWriteAfterReplacementRefused(t *testing.T) {
+	t.Parallel()
+	p := storePath(t)
+	s := open(t, sqlitestore.Options{Path: p, Create: true, DisableWatch: true})
+	ctx := t.Context()
+	if err := s.Identities().PutPeer(ctx, peer("mine", fp(1))); err != nil {
+		t.Fatal(err)
+	}
+	other := p + ".other"
+	o := open(t, sqlitestore.Options{Path: other, Create: true, DisableWatch: true})
+	_ = o.Close()
+	_ = os.Remove(other + "-wal")
+	_ = os.Remove(other + "-shm")
+	before := fileHash(t, other)
+	if err := os.Rename(other, p); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.Identities().PutPeer(ctx, peer("lost", fp(2))), sqlitestore.CodeUnavailable)
+	wantCode(t, s.Health(), sqlitestore.CodeUnavailable)
+	if fileHash(t, p) != before {
+		t.Errorf("the store modified the replacement file")
+	}
+}

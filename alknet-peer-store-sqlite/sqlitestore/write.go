@@ -65,6 +65,16 @@ func (s *Store) inWriteTx(ctx context.Context, what string, fn func(tx *sql.Tx) 
 	if err != nil {
 		return err
 	}
+	// The watcher checks the file identity only every second, and a one-shot process has no
+	// watcher: check it again under the write lock, so a commit never lands in a file that
+	// was replaced or removed and is then reported as done (PSTORE-R44).
+	if err := s.checkFile(ctx); err != nil {
+		_ = tx.Rollback()
+		s.reloadMu.Lock()
+		s.noteResultLocked(err, true)
+		s.reloadMu.Unlock()
+		return err
+	}
 	if err := s.checkSchemaTx(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return err
