@@ -2,6 +2,7 @@ package tlsconf
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
@@ -70,17 +71,20 @@ const (
 	ACMEStaging    = "https://acme-staging-v02.api.letsencrypt.org/directory"
 )
 
-// Certificate returns the certificate id presents, with Leaf set. RawKey and SelfSigned
-// identities get a freshly generated certificate on every call (CORE-R701, CORE-R703);
-// X509 identities are read from their files (CORE-R702). KindACME returns
-// ErrUnsupportedIdentity; an unknown kind or a missing required field is TLS_CONFIG.
+// Certificate returns the certificate id presents, with Leaf set. A RawKey identity's
+// wrapper certificate is made the first time its key is asked for one and then reused for the
+// life of the process (CORE-R701: nothing about it is persisted, so every start has a new
+// one), which keeps certificate signing out of every dial; a destroyed key is TLS_CONFIG.
+// SelfSigned identities get a freshly generated certificate on every call (CORE-R703); X509
+// identities are read from their files (CORE-R702). KindACME returns ErrUnsupportedIdentity;
+// an unknown kind or a missing required field is TLS_CONFIG.
 func (id Identity) Certificate() (tls.Certificate, error) {
 	switch id.Kind {
 	case KindRawKey:
 		if id.Key == nil {
 			return tls.Certificate{}, alkerr.New(alkerr.CodeTLSConfig, "raw key identity has no key")
 		}
-		return WrapperCertificate(id.Key)
+		return id.Key.wrapperCertificate()
 	case KindX509:
 		return loadX509(id.CertFile, id.KeyFile)
 	case KindSelfSigned:
@@ -102,6 +106,33 @@ func WrapperCertificate(k *Ed25519Key) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, err
 	}
+	return newWrapper(priv)
+}
+
+// wrapperCertificate returns the key's cached wrapper certificate, making it on first use.
+// crypto/tls only reads a tls.Certificate, so one value serves every configuration.
+func (k *Ed25519Key) wrapperCertificate() (tls.Certificate, error) {
+	st := k.state()
+	if st == nil {
+		return tls.Certificate{}, alkerr.New(alkerr.CodeTLSConfig, "ed25519 key is not set")
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.destroyed {
+		return tls.Certificate{}, alkerr.New(alkerr.CodeTLSConfig, "ed25519 key has been destroyed")
+	}
+	if st.wrapper == nil {
+		cert, err := newWrapper(st.priv)
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		st.wrapper = &cert
+	}
+	return *st.wrapper, nil
+}
+
+// newWrapper signs a new wrapper certificate with priv (CORE-R701).
+func newWrapper(priv ed25519.PrivateKey) (tls.Certificate, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "alknet"},

@@ -3,6 +3,7 @@ package tlsconf
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,9 +45,10 @@ func newKey(priv ed25519.PrivateKey, pub ed25519.PublicKey) *Ed25519Key {
 type keyState struct {
 	pub ed25519.PublicKey
 
-	mu        sync.Mutex // guards priv and destroyed
+	mu        sync.Mutex // guards priv, destroyed and wrapper
 	priv      ed25519.PrivateKey
 	destroyed bool
+	wrapper   *tls.Certificate // the key's wrapper certificate, made on first use by Identity.Certificate
 }
 
 // NewEd25519KeyFromSeed builds a key from a 32-byte RFC 8032 seed. It keeps a private
@@ -101,6 +103,7 @@ func (k *Ed25519Key) Destroy() {
 	defer st.mu.Unlock()
 	clear(st.priv)
 	st.destroyed = true
+	st.wrapper = nil
 }
 
 // privateKey returns the private key, or an error once destroyed. The returned slice is

@@ -104,6 +104,47 @@ func TestOtherKinds(t *testing.T) {
 	}
 }
 
+// CORE-R701, CORE-B2: a RawKey identity reuses one wrapper certificate for every
+// configuration built from its key, so a dial signs nothing; a destroyed key yields none.
+func TestRawKeyCertificateReused(t *testing.T) {
+	t.Parallel()
+	k, err := tlsconf.GenerateEd25519Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: k}
+	c1, err1 := id.Certificate()
+	c2, err2 := tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: k}.Certificate()
+	if err1 != nil || err2 != nil {
+		t.Fatalf("Certificate: %v, %v", err1, err2)
+	}
+	if !bytes.Equal(c1.Certificate[0], c2.Certificate[0]) {
+		t.Fatal("two certificates of one RawKey identity differ: the wrapper is re-signed per call")
+	}
+	cc1, err := tlsconf.ClientConfig(tlsconf.ClientOptions{ALPN: testALPN, Local: &id, PinnedFingerprints: []string{k.Fingerprint()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	presented, err := cc1.GetClientCertificate(&tls.CertificateRequestInfo{})
+	if err != nil || !bytes.Equal(presented.Certificate[0], c1.Certificate[0]) {
+		t.Fatalf("client config presents another certificate (%v)", err)
+	}
+	if fp := fingerprint.FromCertificate(presented.Leaf); fp != k.Fingerprint() {
+		t.Fatalf("presented fingerprint %s, want %s", fp, k.Fingerprint())
+	}
+	// A key from the same seed is another key object: its wrapper is its own.
+	other := tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: rfcKey(t)}
+	o1, _ := other.Certificate()
+	o2, _ := tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: rfcKey(t)}.Certificate()
+	if bytes.Equal(o1.Certificate[0], o2.Certificate[0]) {
+		t.Fatal("two keys share a wrapper certificate")
+	}
+	k.Destroy()
+	if _, err := id.Certificate(); alkerr.CodeOf(err) != alkerr.CodeTLSConfig {
+		t.Fatalf("Certificate after Destroy = %v, want TLS_CONFIG", err)
+	}
+}
+
 // CORE-R710, CORE-R711: the server config.
 func TestServerConfig(t *testing.T) {
 	t.Parallel()
