@@ -41,9 +41,16 @@ func remoteNode(t *testing.T, build func(b *registry.Builder)) *protocol.CallCon
 	return cc
 }
 
-var received atomic.Int64
+// standard is a worker-like node: discovery, container/exec (with an error schema) and
+// container/logs.
+func standard(b *registry.Builder) { standardCounting(new(atomic.Int64))(b) }
 
-func standard(b *registry.Builder) {
+// standardCounting is standard with container/exec counting its calls in received.
+func standardCounting(received *atomic.Int64) func(b *registry.Builder) {
+	return func(b *registry.Builder) { buildStandard(b, received) }
+}
+
+func buildStandard(b *registry.Builder, received *atomic.Int64) {
 	discovery.Install(b, discovery.Options{})
 	b.Local(registry.OperationSpec{
 		Name: "container/exec", Type: registry.Mutation, Visibility: registry.External,
@@ -234,7 +241,8 @@ func TestFromCallStalled(t *testing.T) {
 // details, and invalid input is rejected locally without a frame [ADPT-R11, VAL-R8].
 func TestForwarding(t *testing.T) {
 	t.Parallel()
-	cc := remoteNode(t, standard)
+	var received atomic.Int64
+	cc := remoteNode(t, standardCounting(&received))
 	set := cc.Imported()
 	if err := client.ImportAndAttach(t.Context(), cc, client.FromCallConfig{}, nil); err != nil {
 		t.Fatal(err)
