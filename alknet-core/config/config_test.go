@@ -131,6 +131,13 @@ var badDocuments = []struct {
 	{"duplicate peer id", `{"auth":{"peers":[{"peer_id":"a","fingerprints":["` + fpA + `"],"scopes":[]},{"peer_id":"a","fingerprints":["` + fpB + `"],"scopes":[]}]}}`, []string{"auth.peers[1].peer_id"}},
 	{"fingerprint in two peers", `{"auth":{"peers":[{"peer_id":"a","fingerprints":["` + fpA + `"],"scopes":[]},{"peer_id":"b","fingerprints":["` + fpA + `"],"scopes":[]}]}}`, []string{"auth.peers[1].fingerprints[0]"}},
 	{"empty", ``, []string{"JSON"}},
+	// A type error inside a list names the entry, not just the field.
+	{"fractional expiry", `{"auth":{"api_keys":[{"prefix":"alk_aaaa","hash":"sha256:` + strings.Repeat("0", 64) + `","scopes":[]},{"prefix":"alk_test","hash":"sha256:` + strings.Repeat("1", 64) + `","scopes":[],"expires_at":1.5}]}}`, []string{"auth.api_keys[1].expires_at", "integer"}},
+	{"number as peer id", `{"auth":{"peers":[{"peer_id":"a","fingerprints":["` + fpA + `"],"scopes":[]},{"peer_id":7,"fingerprints":[],"scopes":[]}]}}`, []string{"auth.peers[1].peer_id", "string"}},
+	{"string in scopes", `{"auth":{"peers":[{"peer_id":"a","fingerprints":["` + fpA + `"],"scopes":["x",{}]}]}}`, []string{"auth.peers[0].scopes[1]", "string"}},
+	{"enabled as string", `{"auth":{"peers":[{"peer_id":"a","fingerprints":["` + fpA + `"],"scopes":[],"enabled":"no"}]}}`, []string{"auth.peers[0].enabled", "true or false"}},
+	{"object for a list", `{"auth":{"peers":{}}}`, []string{"auth.peers", "list"}},
+	{"limit out of range", `{"rate_limits":{"max_auth_attempts":1e3}}`, []string{"rate_limits.max_auth_attempts", "integer"}},
 }
 
 // CORE-T1101, CORE-R1007, CORE-R1110: malformed or contradictory documents name the field.

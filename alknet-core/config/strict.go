@@ -11,7 +11,9 @@ import (
 
 // checkKeys walks the JSON document raw along the Go type t and reports the first object key
 // that is not exactly the JSON name of a field of t (encoding/json would match it without
-// regard to case) or that appears twice in one object (encoding/json would keep the last).
+// regard to case) or that appears twice in one object (encoding/json would keep the last),
+// and the first value whose JSON type cannot fill its field, with the full path including
+// list indexes (encoding/json names such a field without the index of its list entry).
 // Malformed JSON is left to the decoder, which reports it with its position.
 func checkKeys(raw []byte, t reflect.Type) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -35,6 +37,11 @@ func walkValue(dec *json.Decoder, t reflect.Type, path string) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
+	}
+	if t != nil && tok != nil { // null leaves a field unset, as encoding/json does
+		if problem := typeProblem(tok, t); problem != "" {
+			return keyError(path + ": " + problem)
+		}
 	}
 	delim, ok := tok.(json.Delim)
 	if !ok {
@@ -121,4 +128,37 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// typeProblem describes why the JSON token tok (the first token of a value) cannot fill a Go
+// value of type t, or returns "" when it can.
+func typeProblem(tok json.Token, t reflect.Type) string {
+	delim, isDelim := tok.(json.Delim)
+	switch t.Kind() {
+	case reflect.String:
+		if _, ok := tok.(string); !ok {
+			return "must be a string"
+		}
+	case reflect.Bool:
+		if _, ok := tok.(bool); !ok {
+			return "must be true or false"
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := tok.(json.Number)
+		if !ok {
+			return "must be an integer"
+		}
+		if _, err := strconv.ParseInt(string(n), 10, t.Bits()); err != nil {
+			return fmt.Sprintf("must be an integer (digits only, within the %d-bit signed range), not %s", t.Bits(), n)
+		}
+	case reflect.Slice, reflect.Array:
+		if !isDelim || delim != '[' {
+			return "must be a list"
+		}
+	case reflect.Struct, reflect.Map:
+		if !isDelim || delim != '{' {
+			return "must be an object"
+		}
+	}
+	return ""
 }
