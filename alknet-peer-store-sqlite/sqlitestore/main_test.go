@@ -151,7 +151,13 @@ type child struct {
 
 func startHelper(t testing.TB, mode, path, arg string, n int) *child {
 	t.Helper()
+	return startHelperCmd(t, mode, path, arg, n, nil)
+}
+
+func startHelperCmd(t testing.TB, mode, path, arg string, n int, attr *syscall.SysProcAttr) *child {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-helper="+mode, "-helper.store="+path, "-helper.arg="+arg, "-helper.n="+strconv.Itoa(n))
+	cmd.SysProcAttr = attr
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -162,6 +168,9 @@ func startHelper(t testing.TB, mode, path, arg string, n int) *child {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
+		if attr != nil {
+			t.Skipf("cannot start a helper with %+v here: %v", attr, err)
+		}
 		t.Fatal(err)
 	}
 	c := &child{cmd: cmd, stdin: stdin, lines: make(chan string, 1024)}
@@ -181,6 +190,34 @@ func startHelper(t testing.TB, mode, path, arg string, n int) *child {
 		_ = cmd.Wait()
 	})
 	return c
+}
+
+// startHelperNS starts a helper in a new mount namespace (Linux; root).
+func startHelperNS(t testing.TB, mode, path string) *child {
+	t.Helper()
+	return startHelperCmd(t, mode, path, "", 0, &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS})
+}
+
+// nextOf returns the next stdout line that starts with one of the prefixes, whole.
+func (c *child) nextOf(t testing.TB, prefixes ...string) string {
+	t.Helper()
+	timeout := time.NewTimer(60 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case l, ok := <-c.lines:
+			if !ok {
+				t.Fatalf("helper exited before printing one of %q", prefixes)
+			}
+			for _, p := range prefixes {
+				if strings.HasPrefix(l, p) {
+					return l
+				}
+			}
+		case <-timeout.C:
+			t.Fatalf("helper printed none of %q", prefixes)
+		}
+	}
 }
 
 // next returns the next stdout line that starts with prefix, skipping others.
@@ -305,6 +342,38 @@ func runHelper(mode, path, arg string, n int) int {
 		}
 		say("done")
 		_ = s.Close()
+		return 0
+	case "open-rofs":
+		// Spec §12 "read-only file system": started in a new mount namespace (see
+		// TestReadOnlyFileSystem), make the store's directory a read-only bind mount, then open.
+		dir := filepath.Dir(path)
+		if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+			say("skip %v", err)
+			return 0
+		}
+		if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
+			say("skip %v", err)
+			return 0
+		}
+		if err := syscall.Mount("", dir, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+			say("skip %v", err)
+			return 0
+		}
+		if err := os.WriteFile(filepath.Join(dir, "probe"), nil, 0o600); !errors.Is(err, syscall.EROFS) {
+			return fail(fmt.Errorf("write on the read-only mount: %v, want EROFS", err))
+		}
+		s, err := sqlitestore.Open(ctx, sqlitestore.Options{Path: path, DisableWatch: true})
+		if err == nil {
+			_ = s.Close()
+			say("result OK opened")
+			return 0
+		}
+		var ae *alkerr.Error
+		if !errors.As(err, &ae) {
+			say("result UNCODED %v", err)
+			return 0
+		}
+		say("result %s %s", ae.Code, ae.Message)
 		return 0
 	case "open-as":
 		// T39 as root: become uid/gid arg (dropping every capability), then try to open.

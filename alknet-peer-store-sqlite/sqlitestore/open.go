@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/alknet/alknet/alknet-core/alkerr"
 	"github.com/alknet/alknet/alknet-core/auth"
@@ -241,8 +242,23 @@ func (s *Store) identify(ctx context.Context) (int, error) {
 
 func (s *Store) identifyErr(ctx context.Context, err error) error {
 	e := s.mapErr(ctx, "identify peer store", err)
-	if alkerr.CodeOf(e) == CodeCorrupt && strings.Contains(err.Error(), "not a database") {
-		return newErr(CodeCorrupt, s.msgf("not a SQLite database"), err)
+	switch alkerr.CodeOf(e) {
+	case CodeCorrupt:
+		if strings.Contains(err.Error(), "not a database") {
+			return newErr(CodeCorrupt, s.msgf("not a SQLite database"), err)
+		}
+	case CodeUnavailable, CodeReadOnly:
+		// SQLite's own errno is often that of a side file (-shm, -wal) and says little; name
+		// the real reason, which is about the directory (SQLite creates -wal and -shm beside
+		// the file) or the file itself (spec §12: read-only file system / permission denied).
+		for _, p := range []string{filepath.Dir(s.path), s.path} {
+			switch en := writeAccessErrno(p); en {
+			case syscall.EROFS:
+				return newErr(CodeReadOnly, s.msgf("the peer store is on a read-only file system"), errors.Join(en, err))
+			case syscall.EACCES, syscall.EPERM:
+				return newErr(CodeUnavailable, s.msgf("permission denied: %s is not writable by this user (SQLite creates -wal and -shm beside the store)", p), errors.Join(en, err))
+			}
+		}
 	}
 	return e
 }

@@ -462,6 +462,42 @@ func TestReadOnlyDirectory(t *testing.T) {
 	}
 }
 
+// Spec §12 "read-only file system" (PSTORE-R61, SQLITE_READONLY / SQLITE_CANTOPEN): the store's
+// directory is a read-only bind mount, which binds root too. The helper runs in its own mount
+// namespace (so nothing outside it sees the mount); where mount namespaces are not permitted the
+// test skips with the reason.
+func TestReadOnlyFileSystem(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a read-only bind mount needs root")
+	}
+	dir := filepath.Join(t.TempDir(), "store")
+	p := filepath.Join(dir, "peers.db")
+	s := open(t, sqlitestore.Options{Path: p, Create: true})
+	if err := s.Identities().PutPeer(t.Context(), peer("keep", fp(1))); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	before := fileHash(t, p)
+	h := startHelperNS(t, "open-rofs", p)
+	line := h.nextOf(t, "result ", "skip ")
+	h.wait(t)
+	if rest, ok := strings.CutPrefix(line, "skip "); ok {
+		t.Skipf("cannot make a read-only mount here: %s", rest)
+	}
+	code, msg, _ := strings.Cut(strings.TrimPrefix(line, "result "), " ")
+	t.Logf("Open on a read-only file system: %s %s", code, msg)
+	if alkerr.Code(code) != sqlitestore.CodeReadOnly {
+		t.Fatalf("Open = %s %q, want STORE_READ_ONLY", code, msg)
+	}
+	if !strings.Contains(msg, p) || !strings.Contains(msg, "read-only file system") {
+		t.Errorf("message %q does not name %s and the read-only file system", msg, p)
+	}
+	if fileHash(t, p) != before {
+		t.Errorf("store file changed")
+	}
+}
+
 // PSTORE-T42
 func TestOptionsValidation(t *testing.T) {
 	t.Parallel()

@@ -37,3 +37,13 @@ func checkOwner(path string) error {
 
 // isReadOnlyFS reports a read-only file system error.
 func isReadOnlyFS(err error) bool { return errors.Is(err, syscall.EROFS) }
+
+// writeAccessErrno reports why the current user cannot write path (a directory or a file):
+// syscall.EROFS on a read-only file system, syscall.EACCES or EPERM when permissions deny it, or 0.
+func writeAccessErrno(path string) syscall.Errno {
+	var en syscall.Errno
+	if errors.As(syscall.Access(path, 2 /* W_OK */), &en) {
+		return en
+	}
+	return 0
+}
