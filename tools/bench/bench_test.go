@@ -94,11 +94,13 @@ func BenchmarkUnary(b *testing.B) {
 			call := systems[name]()
 			var lat baseline.Latencies
 			b.ReportAllocs()
+			cpu := baseline.StartCPU()
 			for b.Loop() {
 				if err := lat.Time(func() error { _, err := call(); return err }); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.Report(b)
 			lat.Report(b)
 		})
 	}
@@ -114,6 +116,7 @@ func BenchmarkParallel64(b *testing.B) {
 			var lat baseline.Latencies
 			b.ReportAllocs()
 			b.SetParallelism((callers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			cpu := baseline.StartCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				mu.Lock()
 				call := systems[name]()
@@ -125,6 +128,7 @@ func BenchmarkParallel64(b *testing.B) {
 					}
 				}
 			})
+			cpu.Report(b)
 			lat.Report(b)
 		})
 	}
@@ -144,11 +148,13 @@ func BenchmarkStream(b *testing.B) {
 		b.SetBytes(streamValue)
 		b.ReportAllocs()
 		var lat baseline.Latencies
+		cpu := baseline.StartCPU()
 		for b.Loop() {
 			if err := lat.Time(func() error { _, err := sub.Next(ctx); return err }); err != nil {
 				b.Fatal(err)
 			}
 		}
+		cpu.Report(b)
 		lat.Report(b)
 	})
 	b.Run("quicfloor", func(b *testing.B) {
@@ -160,11 +166,13 @@ func BenchmarkStream(b *testing.B) {
 		b.SetBytes(streamValue)
 		b.ReportAllocs()
 		var lat baseline.Latencies
+		cpu := baseline.StartCPU()
 		for b.Loop() {
 			if err := lat.Time(func() error { _, err := s.Next(); return err }); err != nil {
 				b.Fatal(err)
 			}
 		}
+		cpu.Report(b)
 		lat.Report(b)
 	})
 }
