@@ -300,3 +300,81 @@ func TestConnectorWithCredential(t *testing.T) {
 	pb.stop(syscall.SIGINT)
 	pa.stop(syscall.SIGINT)
 }
+
+// CLI-T20, CLI-R46, CLI-R48, CLI-R76: a head and two worker processes; each worker dials the
+// head, both sides import each other's operations, and the head's peer-pinned routes answer with
+// each worker's /node/info; a killed worker's route answers NOT_FOUND while the other still works.
+func TestHeadRoutesToWorkers(t *testing.T) {
+	t.Parallel()
+	a := newNode(t)
+	write := func(n *node, body string) {
+		cfg := filepath.Join(n.home, ".config", "alknet", "config.toml")
+		if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	route := func(name, peer string) string {
+		return "[[route]]\nname = \"" + name + "\"\ntarget = \"node/info\"\npeer = \"" + peer + "\"\ntype = \"query\"\nscopes = [\"cluster:read\"]\ngrant = [\"node:read\"]\n\n"
+	}
+	write(a, "[node]\nname = \"head-a\"\n\n[limits]\nidle_timeout = \"3s\"\n\n"+route("cluster/info-b", "b")+route("cluster/info-c", "c"))
+	pa := a.serve()
+	topo := createKey(t, a, "ops:topology")
+	cluster := createKey(t, a, "cluster:read")
+	workers := map[string]*proc{}
+	for _, w := range []string{"b", "c"} {
+		n := newNode(t)
+		pw := n.initNode()
+		r := n.run("", "identity", "show", "--json")
+		var id struct {
+			Fingerprint string `json:"fingerprint"`
+		}
+		_ = json.Unmarshal([]byte(r.out), &id)
+		if r := a.run("", "peers", "add", w, "--fingerprint", id.Fingerprint, "--scope", "node:read"); r.code != 0 {
+			t.Fatalf("a peers add %s: %+v", w, r)
+		}
+		if r := n.run("", "peers", "add", "a", "--fingerprint", pa.ready.Fingerprint, "--scope", "node:read"); r.code != 0 {
+			t.Fatalf("%s peers add a: %+v", w, r)
+		}
+		write(n, "[node]\nname = \"worker-"+w+"\"\n\n[[connect]]\npeer_id = \"a\"\naddr = \""+pa.ready.Listen+"\"\nbackoff_min = \"100ms\"\nbackoff_max = \"500ms\"\n")
+		workers[w] = n.serve("--passphrase-file", pw)
+	}
+	attached := func(w string) bool {
+		r := a.run("", "call", "/node/peers", "--token-file", topo, "--json")
+		var ps []struct {
+			PeerID      string `json:"peer_id"`
+			ImportedOps int    `json:"imported_ops"`
+		}
+		_ = json.Unmarshal([]byte(r.out), &ps)
+		for _, p := range ps {
+			if p.PeerID == w && p.ImportedOps > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	eventually(t, "both workers attached with imported operations", func() bool { return attached("b") && attached("c") })
+	r := a.run("", "ops", "list", "--peers", "--token-file", topo, "--json")
+	if r.code != 0 || !strings.Contains(r.out, `"peer_id":"b"`) || !strings.Contains(r.out, `"peer_id":"c"`) {
+		t.Fatalf("ops list --peers: %+v", r)
+	}
+	for _, w := range []string{"b", "c"} {
+		r := a.run("", "call", "/cluster/info-"+w, "--token-file", cluster, "--json")
+		if r.code != 0 || !strings.Contains(r.out, `"name":"worker-`+w+`"`) {
+			t.Fatalf("routed call to %s: %+v", w, r)
+		}
+	}
+	nokey := createKey(t, a, "other")
+	expectError(t, a.run("", "call", "/cluster/info-c", "--token-file", nokey, "--json"), 6, "FORBIDDEN")
+	// Kill c: the head drops it (idle timeout 3s) and its route answers NOT_FOUND; b still works.
+	workers["c"].stop(syscall.SIGKILL)
+	eventually(t, "the head dropping c", func() bool { return !attached("c") })
+	expectError(t, a.run("", "call", "/cluster/info-c", "--token-file", cluster, "--json"), 4, "NOT_FOUND")
+	if r := a.run("", "call", "/cluster/info-b", "--token-file", cluster); r.code != 0 {
+		t.Fatalf("route to b after c died: %+v", r)
+	}
+	workers["b"].stop(syscall.SIGINT)
+	pa.stop(syscall.SIGINT)
+}

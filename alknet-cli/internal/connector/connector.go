@@ -15,6 +15,7 @@ import (
 
 	callclient "github.com/alknet/alknet/alknet-call/client"
 	"github.com/alknet/alknet/alknet-call/protocol"
+	"github.com/alknet/alknet/alknet-call/registry"
 	"github.com/alknet/alknet/alknet-cli/internal/builtin"
 	"github.com/alknet/alknet/alknet-cli/internal/config"
 	"github.com/alknet/alknet/alknet-core/alkerr"
@@ -34,6 +35,7 @@ type Params struct {
 	Entry       config.Connect
 	Dispatcher  *protocol.Dispatcher
 	Peers       PeerSource
+	PeerSet     *registry.PeerSet // where imported operations are attached under peer_id; nil = none
 	Identity    *tlsconf.Identity // the node key; nil when present_identity = false
 	Token       auth.AuthToken    // the decrypted auth_credential; zero = key only
 	Fingerprint string            // this node's, for the CLI-R79 message
@@ -155,27 +157,42 @@ func (c *Connector) dial(ctx context.Context) (*protocol.CallConnection, error) 
 	return cc, nil
 }
 
-// onConnect asks the head how it sees this node (CLI-R79) and never fails the connection.
+// onConnect runs the identity check (CLI-R79) and the import (CLI-R46); it never fails the
+// connection.
 func (c *Connector) onConnect(ctx context.Context, cc *protocol.CallConnection) error {
-	if c.p.Entry.Import != nil && *c.p.Entry.Import {
-		c.log.Debug("importing the head's operations is not available in this build")
+	if c.p.Identity != nil {
+		c.whoami(ctx, cc) // first, before the import (CLI-R79)
 	}
-	if c.p.Identity == nil {
-		return nil // present_identity = false: logged once at start
+	if c.p.Entry.Import == nil || *c.p.Entry.Import {
+		// from_call import after every (re)connect, bounded by 10 s (CLI-R46); a failure is
+		// logged and the connection stays up, unattached (CLNT-R9).
+		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		err := callclient.ImportAndAttach(ictx, cc, callclient.FromCallConfig{
+			NamespacePrefix: c.p.Entry.NamespacePrefix, Include: c.p.Entry.Operations, Logger: c.log,
+		}, c.p.PeerSet)
+		if err != nil {
+			c.log.Warn("cannot import the head's operations; the connection stays up, unattached", "err", err)
+		}
 	}
+	return nil
+}
+
+// whoami asks the head how it sees this node (CLI-R79); it never fails the connection.
+func (c *Connector) whoami(ctx context.Context, cc *protocol.CallConnection) {
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, err := cc.Call(wctx, "/node/whoami", json.RawMessage(`{}`))
 	if err != nil {
 		c.log.Debug("the head answered no /node/whoami", "err", err)
-		return nil
+		return
 	}
 	var who struct {
 		ID     *string `json:"id"`
 		Origin *string `json:"origin"`
 	}
 	if json.Unmarshal(out, &who) != nil {
-		return nil
+		return
 	}
 	c.mu.Lock()
 	c.view = &builtin.RemoteView{ID: who.ID, Origin: who.Origin}
@@ -189,7 +206,6 @@ func (c *Connector) onConnect(ctx context.Context, cc *protocol.CallConnection) 
 	default:
 		c.log.Debug("the head knows this node", "remote_id", deref(who.ID))
 	}
-	return nil
 }
 
 func deref(s *string) string {

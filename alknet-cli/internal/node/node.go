@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	callclient "github.com/alknet/alknet/alknet-call/client"
 	"github.com/alknet/alknet/alknet-call/discovery"
 	"github.com/alknet/alknet/alknet-call/protocol"
 	"github.com/alknet/alknet/alknet-call/registry"
@@ -165,7 +166,7 @@ func Run(ctx context.Context, p Params) (err error) {
 			log.Warn("present_identity = false: the head can never attach this node as a peer, so it can call nothing on it", "peer_id", e.PeerID)
 		}
 		return connector.New(connector.Params{
-			Entry: e, Dispatcher: disp, Peers: p.Store.Identities(), Identity: id, Token: p.Tokens[e.AuthCredential],
+			Entry: e, Dispatcher: disp, Peers: p.Store.Identities(), PeerSet: peerSet, Identity: id, Token: p.Tokens[e.AuthCredential],
 			Fingerprint: p.Fingerprint, QUIC: quic, Log: log,
 		})
 	}
@@ -397,9 +398,18 @@ func (t *tracker) hook(ctx context.Context, c *protocol.CallConnection) error {
 	}
 	pid := string(id)
 	if t.importOn {
-		// The from_call import of inbound peers (CLI-R48) needs the call module's adapters,
-		// which this build does not include: the peer stays connected and unattached.
-		t.log.Debug("inbound peer connected; importing its operations is not available in this build", "peer_id", pid)
+		// from_call import of the peer's operations, bounded by 10 s (CLI-R48, ADPT-R16); a
+		// failure leaves the connection up and unattached.
+		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := callclient.ImportAndAttach(ictx, c, callclient.FromCallConfig{Logger: t.log}, t.peers)
+		cancel()
+		if err != nil {
+			lvl := slog.LevelWarn
+			if ae, ok := errors.AsType[*callclient.AdapterError](err); ok && ae.Kind == callclient.DiscoveryFailed {
+				lvl = slog.LevelDebug // a one-shot client serves no discovery (CLI-R48)
+			}
+			t.log.Log(ctx, lvl, "cannot import an inbound peer's operations; it stays connected, unattached", "peer_id", pid, "err", err)
+		}
 	} else if err := t.peers.AttachConnection(id, c.Imported(), c); err != nil {
 		// call.import_from_inbound_peers = false: attached with its empty set (CLI-R48).
 		t.log.Debug("cannot attach an inbound peer", "peer_id", pid, "err", err)
