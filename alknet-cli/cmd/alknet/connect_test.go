@@ -378,3 +378,51 @@ func TestHeadRoutesToWorkers(t *testing.T) {
 	workers["b"].stop(syscall.SIGINT)
 	pa.stop(syscall.SIGINT)
 }
+
+// CLI-T21 (through a head), CALLP-R113: Ctrl-C on a call of the head's route aborts the
+// forwarded work on the worker: the worker's metrics show node/wait ended ABORTED.
+func TestAbortCascadesThroughHead(t *testing.T) {
+	t.Parallel()
+	a, b := newNode(t), newNode(t)
+	bpw := b.initNode()
+	write := func(n *node, body string) {
+		cfg := filepath.Join(n.home, ".config", "alknet", "config.toml")
+		if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(a, "[[route]]\nname = \"cluster/wait\"\ntarget = \"node/wait\"\npeer = \"b\"\nscopes = [\"cluster:read\"]\ngrant = [\"node:read\"]\n")
+	pa := a.serve()
+	r := b.run("", "identity", "show", "--json")
+	var id struct {
+		Fingerprint string `json:"fingerprint"`
+	}
+	_ = json.Unmarshal([]byte(r.out), &id)
+	a.run("", "peers", "add", "b", "--fingerprint", id.Fingerprint, "--scope", "node:read")
+	b.run("", "peers", "add", "a", "--fingerprint", pa.ready.Fingerprint, "--scope", "node:read")
+	write(b, "[[connect]]\npeer_id = \"a\"\naddr = \""+pa.ready.Listen+"\"\nbackoff_min = \"100ms\"\nbackoff_max = \"500ms\"\n")
+	pb := b.serve("--passphrase-file", bpw, "--metrics-addr", "127.0.0.1:0")
+	topo := createKey(t, a, "ops:topology")
+	eventually(t, "b attached on a", func() bool {
+		r := a.run("", "call", "/node/peers", "--token-file", topo, "--json")
+		return strings.Contains(r.out, `"peer_id":"b"`) && !strings.Contains(r.out, `"imported_ops":0`)
+	})
+	key := createKey(t, a, "cluster:read")
+	cl := a.start("", "call", "/cluster/wait", "--input", `{"ms":60000}`, "--token-file", key)
+	inflight := `alknet_calls_in_flight{op="node/wait"}`
+	eventually(t, "node/wait running on b", func() bool { v, _ := sample(scrape(t, pb.ready.MetricsAddr), inflight); return v == "1" })
+	if code := cl.stop(syscall.SIGINT); code != 130 {
+		t.Fatalf("call exit %d: %s", code, cl.stderr.String())
+	}
+	eventually(t, "the abort reaching b", func() bool {
+		body := scrape(t, pb.ready.MetricsAddr)
+		v, _ := sample(body, inflight)
+		n, _ := sample(body, `alknet_calls_total{code="ABORTED",op="node/wait",peer="a"}`)
+		return v == "0" && n == "1"
+	})
+	pb.stop(syscall.SIGINT)
+	pa.stop(syscall.SIGINT)
+}
