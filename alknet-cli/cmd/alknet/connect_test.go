@@ -426,3 +426,59 @@ func TestAbortCascadesThroughHead(t *testing.T) {
 	pb.stop(syscall.SIGINT)
 	pa.stop(syscall.SIGINT)
 }
+
+// CLI-T39 (second part), CLI-R49, CALLP-R124: disabling the caller's peer entry on the head
+// closes its connection (its call exits 9) and aborts the work it forwarded to another node.
+func TestDisableAbortsForwardedWork(t *testing.T) {
+	t.Parallel()
+	a, b, c := newNode(t), newNode(t), newNode(t)
+	bpw, cpw := b.initNode(), c.initNode()
+	fp := func(n *node) string {
+		r := n.run("", "identity", "show", "--json")
+		var id struct {
+			Fingerprint string `json:"fingerprint"`
+		}
+		_ = json.Unmarshal([]byte(r.out), &id)
+		return id.Fingerprint
+	}
+	write := func(n *node, body string) {
+		cfg := filepath.Join(n.home, ".config", "alknet", "config.toml")
+		if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(a, "[[route]]\nname = \"cluster/wait\"\ntarget = \"node/wait\"\npeer = \"c\"\nscopes = [\"cluster:read\"]\ngrant = [\"node:read\"]\n")
+	pa := a.serve()
+	a.run("", "peers", "add", "c", "--fingerprint", fp(c), "--scope", "node:read")
+	a.run("", "peers", "add", "worker-b", "--fingerprint", fp(b), "--scope", "cluster:read")
+	c.run("", "peers", "add", "a", "--fingerprint", pa.ready.Fingerprint, "--scope", "node:read")
+	write(c, "[[connect]]\npeer_id = \"a\"\naddr = \""+pa.ready.Listen+"\"\nbackoff_min = \"100ms\"\nbackoff_max = \"500ms\"\n")
+	pc := c.serve("--passphrase-file", cpw, "--metrics-addr", "127.0.0.1:0")
+	topo := createKey(t, a, "ops:topology")
+	eventually(t, "c attached on a", func() bool {
+		r := a.run("", "call", "/node/peers", "--token-file", topo, "--json")
+		return strings.Contains(r.out, `"peer_id":"c"`) && !strings.Contains(r.out, `"imported_ops":0`)
+	})
+	call := b.start("", "call", "/cluster/wait", "--input", `{"ms":60000}`, "--as-node", "--passphrase-file", bpw,
+		"--addr", pa.ready.Listen, "--pin", pa.ready.Fingerprint, "--json")
+	inflight := `alknet_calls_in_flight{op="node/wait"}`
+	eventually(t, "node/wait running on c", func() bool { v, _ := sample(scrape(t, pc.ready.MetricsAddr), inflight); return v == "1" })
+	if r := a.run("", "peers", "disable", "worker-b"); r.code != 0 {
+		t.Fatalf("peers disable: %+v", r)
+	}
+	<-call.done
+	if call.exitCode != 9 {
+		t.Fatalf("worker-b's call exited %d: %s", call.exitCode, call.stdout.String())
+	}
+	eventually(t, "the forwarded work aborted on c", func() bool {
+		body := scrape(t, pc.ready.MetricsAddr)
+		v, _ := sample(body, inflight)
+		n, _ := sample(body, `alknet_calls_total{code="ABORTED",op="node/wait",peer="a"}`)
+		return v == "0" && n == "1"
+	})
+	pc.stop(syscall.SIGINT)
+	pa.stop(syscall.SIGINT)
+}
