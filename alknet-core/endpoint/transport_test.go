@@ -166,10 +166,13 @@ func TestThousandsOfStreams(t *testing.T) {
 			s.Close()
 		}
 	}()
+	// A limit below want would block OpenBi for good; the bound turns that into a failure.
+	ctx, cancel := context.WithTimeout(t.Context(), coretest.WaitLimit)
+	defer cancel()
 	for i := range want {
-		s, err := c.OpenBi(t.Context())
+		s, err := c.OpenBi(ctx)
 		if err != nil {
-			t.Fatalf("OpenBi %d: %v", i, err)
+			t.Fatalf("OpenBi %d: %v (does the endpoint grant fewer than %d streams?)", i, err, want)
 		}
 		open = append(open, s)
 		if _, err := s.Write([]byte{1}); err != nil {

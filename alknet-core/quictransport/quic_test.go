@@ -230,10 +230,13 @@ func TestServerOpensManyStreams(t *testing.T) {
 			s.Close()
 		}
 	}()
+	// A limit below n would block OpenBi for good; the bound turns that into a failure.
+	ctx, cancel := context.WithTimeout(t.Context(), coretest.WaitLimit)
+	defer cancel()
 	for range n {
-		s, err := server.OpenBi(t.Context())
+		s, err := server.OpenBi(ctx)
 		if err != nil {
-			t.Fatalf("OpenBi after %d streams: %v", len(streams), err)
+			t.Fatalf("OpenBi after %d streams: %v (does the dialer grant fewer than %d streams?)", len(streams), err, n)
 		}
 		streams = append(streams, s)
 		if _, err := s.Write([]byte{1}); err != nil {
@@ -241,7 +244,7 @@ func TestServerOpensManyStreams(t *testing.T) {
 		}
 	}
 	for i := range n {
-		s, err := client.AcceptBi(t.Context())
+		s, err := client.AcceptBi(ctx)
 		if err != nil {
 			t.Fatalf("AcceptBi %d: %v", i, err)
 		}
