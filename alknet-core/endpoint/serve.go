@@ -289,6 +289,14 @@ func (e *Endpoint) recheck() {
 func (e *Endpoint) Shutdown(ctx context.Context) error {
 	if e.begin() {
 		e.runShutdown(ctx, false)
+		return e.shutErr
+	}
+	// A finished sequence reports its own result, even to a caller whose ctx is also done
+	// (select alone would pick between the two at random).
+	select {
+	case <-e.shutDone:
+		return e.shutErr
+	default:
 	}
 	select {
 	case <-e.shutDone:

@@ -253,3 +253,30 @@ func mustDynamic(t testing.TB, cfg config.DynamicConfig) *config.Dynamic {
 }
 
 var _ handler.ProtocolHandler = funcHandler{}
+
+// CORE-R450 step 6, CORE-R451: a sequence that finished within its ctx returns nil, even
+// when that ctx is already done by the time Shutdown reports (here: cancelled before the
+// call, on an endpoint with nothing to drain, so no step waits for it). Several endpoints,
+// because a wrong answer would come from a random select choice.
+func TestShutdownFinishedSequenceIsNil(t *testing.T) {
+	t.Parallel()
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	for i := range 16 {
+		id, _ := coretest.NewIdentity(t)
+		ep, err := endpoint.New(endpoint.Options{
+			Static:     config.StaticConfig{ListenAddr: "127.0.0.1:0", TLS: id},
+			Handlers:   registry(t, echoHandler{}),
+			Identities: auth.NewConfigIdentityProvider(mustDynamic(t, config.DynamicConfig{})),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ep.Shutdown(cancelled); err != nil {
+			t.Fatalf("endpoint %d: Shutdown with nothing to drain = %v, want nil", i, err)
+		}
+		if err := ep.Shutdown(cancelled); err != nil {
+			t.Fatalf("endpoint %d: second Shutdown after a clean sequence = %v, want nil", i, err)
+		}
+	}
+}
