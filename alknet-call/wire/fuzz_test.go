@@ -7,6 +7,7 @@ import (
 	"io"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/alknet/alknet/alknet-call/wire"
 )
@@ -168,4 +169,22 @@ func FuzzStringEncoding(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkStringEncoding(t, s) })
+}
+
+// Valid accepts exactly the bodies encoding/json accepts that are also valid UTF-8, within its
+// nesting limit (CALLP-R17, CALLP-R21); the eight-bytes-at-a-time string scan must not change that.
+func FuzzValid(f *testing.F) {
+	for _, s := range []string{`{"a":"bcdefghijklmnop\"q\\r"}`, `"0123456789abcdef\u0041"`, "\"tab\there\"", `[1,2.5e3,true,null]`, "\"\xc3\xa9t\xc3\xa9\"", `"unterminated`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := wire.Valid(b)
+		want := json.Valid(b) && utf8.Valid(b)
+		if got && !want {
+			t.Fatalf("Valid(%q) = true, encoding/json or UTF-8 disagree", b)
+		}
+		if want && !got && len(b) < 2*1000 {
+			t.Fatalf("Valid(%q) = false, want true", b)
+		}
+	})
 }
