@@ -35,9 +35,10 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 		e.mu.Lock()
 		if limit > 0 && e.perIP[ip] >= limit {
 			e.mu.Unlock()
-			_ = c.Close(CloseRateLimited, CloseReason(CloseRateLimited))
+			// Log before closing, so whoever sees Done also finds the record.
 			e.log.LogAttrs(context.Background(), slog.LevelInfo, "connection refused: too many connections from one IP",
 				slog.Uint64("conn", lc.seq), slog.String("remote", ip.String()), slog.Int("limit", limit))
+			_ = c.Close(CloseRateLimited, CloseReason(CloseRateLimited))
 			return
 		}
 		e.perIP[ip]++
@@ -51,9 +52,9 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 	}
 	h, ok := e.reg.Lookup(alpn)
 	if !ok {
-		_ = c.Close(CloseNoHandler, CloseReason(CloseNoHandler))
 		e.log.LogAttrs(context.Background(), slog.LevelWarn, "connection closed: no handler for ALPN",
 			slog.Uint64("conn", lc.seq), slog.String("alpn", fmt.Sprintf("%q", alpn)), slog.String("remote", addrString(c.RemoteAddr())))
+		_ = c.Close(CloseNoHandler, CloseReason(CloseNoHandler))
 		return
 	}
 
