@@ -43,8 +43,8 @@ func TestTwoALPNsTwoClients(t *testing.T) {
 	n := coretest.StartEndpoint(t, echoHandler{}, echoHandler{alpn: alpnUpper})
 	var wg sync.WaitGroup
 	for _, tc := range []struct{ alpn, want string }{{alpnEcho, "mixed Case"}, {alpnUpper, "MIXED CASE"}} {
+		c := n.Dial(t, tc.alpn, nil) // on the test goroutine: Dial fails the test with t.Fatalf
 		wg.Go(func() {
-			c := n.Dial(t, tc.alpn, nil)
 			if c.ALPN() != tc.alpn {
 				t.Errorf("negotiated %q, want %q", c.ALPN(), tc.alpn)
 			}
