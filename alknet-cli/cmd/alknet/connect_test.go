@@ -303,7 +303,8 @@ func TestConnectorWithCredential(t *testing.T) {
 
 // CLI-T20, CLI-R46, CLI-R48, CLI-R76: a head and two worker processes; each worker dials the
 // head, both sides import each other's operations, and the head's peer-pinned routes answer with
-// each worker's /node/info; a killed worker's route answers NOT_FOUND while the other still works.
+// each worker's /node/info; a killed worker's route answers NOT_FOUND while the other still works,
+// and once the worker is restarted it reconnects, is re-imported and its route answers again.
 func TestHeadRoutesToWorkers(t *testing.T) {
 	t.Parallel()
 	a := newNode(t)
@@ -324,9 +325,11 @@ func TestHeadRoutesToWorkers(t *testing.T) {
 	topo := createKey(t, a, "ops:topology")
 	cluster := createKey(t, a, "cluster:read")
 	workers := map[string]*proc{}
+	homes, passphrases := map[string]*node{}, map[string]string{}
 	for _, w := range []string{"b", "c"} {
 		n := newNode(t)
 		pw := n.initNode()
+		homes[w], passphrases[w] = n, pw
 		r := n.run("", "identity", "show", "--json")
 		var id struct {
 			Fingerprint string `json:"fingerprint"`
@@ -375,6 +378,15 @@ func TestHeadRoutesToWorkers(t *testing.T) {
 	if r := a.run("", "call", "/cluster/info-b", "--token-file", cluster); r.code != 0 {
 		t.Fatalf("route to b after c died: %+v", r)
 	}
+	// Restart c on the same home: it reconnects, the head re-imports its operations and the
+	// pinned route answers with c's /node/info again.
+	workers["c"] = homes["c"].serve("--passphrase-file", passphrases["c"])
+	eventually(t, "the restarted c re-attached with imported operations", func() bool { return attached("c") })
+	r = a.run("", "call", "/cluster/info-c", "--token-file", cluster, "--json")
+	if r.code != 0 || !strings.Contains(r.out, `"name":"worker-c"`) {
+		t.Fatalf("routed call to the restarted c: %+v", r)
+	}
+	workers["c"].stop(syscall.SIGINT)
 	workers["b"].stop(syscall.SIGINT)
 	pa.stop(syscall.SIGINT)
 }

@@ -132,12 +132,17 @@ func Install(b *registry.Builder, n Node) *registry.Builder {
 
 	b.Local(spec(WhoAmI, "Show how this node identifies the caller", registry.Query, emptyInput, registry.AccessControl{}),
 		registry.HandlerFunc(func(_ context.Context, oc *registry.OperationContext, _ json.RawMessage) (json.RawMessage, error) {
-			out := map[string]any{"id": nil, "origin": nil, "scopes": []string{}}
+			out := map[string]any{"id": nil, "origin": nil, "scopes": []string{}, "forwarded_for": nil}
 			if id := oc.Identity(); id != nil {
 				out["id"], out["origin"] = id.ID, id.Origin.String()
 				if id.Scopes != nil {
 					out["scopes"] = id.Scopes
 				}
+			}
+			// The forwarding node's claim about the originating caller: reported, never used
+			// for access (FWD-R2, FWD-R6).
+			if f := oc.ForwardedFor(); f != nil {
+				out["forwarded_for"] = map[string]any{"id": f.ID, "scopes": nonNil(f.Scopes)}
 			}
 			return marshal(out)
 		}), nil, nil, none())
@@ -187,4 +192,12 @@ func Install(b *registry.Builder, n Node) *registry.Builder {
 			return marshal(map[string]any{"waited_ms": req.MS})
 		}), nil, nil, none())
 	return b
+}
+
+// nonNil returns s, or an empty slice for nil, so JSON shows [] rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -107,7 +107,7 @@ func TestBuiltins(t *testing.T) {
 		t.Fatalf("ping = %s, %v", out, err)
 	}
 	out, err = cl.Call(t.Context(), "/node/whoami", json.RawMessage(`null`))
-	if err != nil || string(out) != `{"id":null,"origin":null,"scopes":[]}` {
+	if err != nil || string(out) != `{"forwarded_for":null,"id":null,"origin":null,"scopes":[]}` {
 		t.Fatalf("whoami = %s, %v", out, err)
 	}
 	big := json.RawMessage(`"` + strings.Repeat("a", 70<<10) + `"`)
