@@ -69,21 +69,33 @@ func importedOps(t *testing.T, n *node, topo, peer string) int {
 	return 0
 }
 
-// worker is an initialised node that dials head as peer "a"; the head knows it as id with
-// scope node:read, and it grants the head node:read. extra is appended to its config.
-func startWorker(t *testing.T, head *node, hp *proc, id, extra string) (*node, string, *proc) {
+// head is a running head a worker dials: its peer id on the worker, its home and its process.
+type head struct {
+	id string
+	n  *node
+	p  *proc
+}
+
+// startWorker starts an initialised node named worker-<id> with one [[connect]] entry per head
+// (in order); each head knows it as id with scope node:read and it grants each head node:read.
+// extra is appended to its config.
+func startWorker(t *testing.T, id, extra string, heads ...head) *proc {
 	t.Helper()
 	n := newNode(t)
 	pw := n.initNode()
-	if r := head.run("", "peers", "add", id, "--fingerprint", fingerprintOf(t, n), "--scope", "node:read"); r.code != 0 {
-		t.Fatalf("head peers add %s: %+v", id, r)
+	fp := fingerprintOf(t, n)
+	cfg := "[node]\nname = \"worker-" + id + "\"\n\n"
+	for _, h := range heads {
+		if r := h.n.run("", "peers", "add", id, "--fingerprint", fp, "--scope", "node:read"); r.code != 0 {
+			t.Fatalf("%s peers add %s: %+v", h.id, id, r)
+		}
+		if r := n.run("", "peers", "add", h.id, "--fingerprint", h.p.ready.Fingerprint, "--scope", "node:read"); r.code != 0 {
+			t.Fatalf("%s peers add %s: %+v", id, h.id, r)
+		}
+		cfg += "[[connect]]\npeer_id = \"" + h.id + "\"\naddr = \"" + h.p.ready.Listen + "\"\nbackoff_min = \"100ms\"\nbackoff_max = \"500ms\"\n\n"
 	}
-	if r := n.run("", "peers", "add", "a", "--fingerprint", hp.ready.Fingerprint, "--scope", "node:read"); r.code != 0 {
-		t.Fatalf("%s peers add a: %+v", id, r)
-	}
-	writeConfig(t, n, "[node]\nname = \"worker-"+id+"\"\n\n[[connect]]\npeer_id = \"a\"\naddr = \""+hp.ready.Listen+
-		"\"\nbackoff_min = \"100ms\"\nbackoff_max = \"500ms\"\n\n"+extra)
-	return n, pw, n.serve("--passphrase-file", pw, "--metrics-addr", "127.0.0.1:0")
+	writeConfig(t, n, cfg+extra)
+	return n.serve("--passphrase-file", pw, "--metrics-addr", "127.0.0.1:0")
 }
 
 // CLI-T36 (forwarded_for part), FWD-R2, FWD-R5, CLI-R66: a call routed head → worker carries the
@@ -99,7 +111,7 @@ func TestForwardedForReachesWorker(t *testing.T) {
 	}
 	writeConfig(t, a, route("cluster/whoami", "node/whoami")+route("cluster/info", "node/info"))
 	pa := a.serve("--metrics-addr", "127.0.0.1:0")
-	_, _, pb := startWorker(t, a, pa, "b", "")
+	pb := startWorker(t, "b", "", head{"a", a, pa})
 	topo := createKey(t, a, "ops:topology")
 	eventually(t, "b attached on a with imported operations", func() bool { return importedOps(t, a, topo, "b") > 0 })
 	tok, prefix := createKeyPrefix(t, a, "cluster:read")
@@ -150,27 +162,32 @@ func TestForwardedForReachesWorker(t *testing.T) {
 	pa.stop(syscall.SIGINT)
 }
 
-// CLI-T38, ROUTE-R4, ROUTE-R12, CLI-R76: a head with call.any_policy = "round-robin" and an Any
-// route whose target only the workers serve (each worker's own route worker/info, so the head's
-// Layer 0 cannot answer it, ROUTE-R4) spreads 10 calls 5/5 over two worker processes, the second
-// started after the first is attached; an unknown policy is exit 3.
-func TestAnyRoundRobinAcrossWorkers(t *testing.T) {
+// CLI-T38, ROUTE-R4, ROUTE-R12, ROUTE-R13, CLI-R76: two heads, one with call.any_policy =
+// "round-robin" and one with "first", each with an Any route whose target only the workers serve
+// (each worker's own route worker/info, so a head's Layer 0 cannot answer it, ROUTE-R4), and two
+// worker processes dialling both heads, the second started only after the first is attached to
+// both: 10 calls spread 5/5 on the round-robin head and all go to the first worker on the other;
+// an unknown policy is exit 3.
+func TestAnyPolicyAcrossWorkers(t *testing.T) {
 	t.Parallel()
-	a := newNode(t)
-	writeConfig(t, a, "[call]\nany_policy = \"bogus\"\n")
-	je := expectError(t, a.run("", "serve", "--ephemeral", "--listen", "127.0.0.1:0", "--json"), 3, "CONFIG_INVALID")
+	rr, first := newNode(t), newNode(t)
+	writeConfig(t, rr, "[call]\nany_policy = \"bogus\"\n")
+	je := expectError(t, rr.run("", "serve", "--ephemeral", "--listen", "127.0.0.1:0", "--json"), 3, "CONFIG_INVALID")
 	if !strings.Contains(je.Error.Message, "any_policy") {
 		t.Fatalf("message does not name call.any_policy: %q", je.Error.Message)
 	}
-	writeConfig(t, a, "[call]\nany_policy = \"round-robin\"\n\n[[route]]\nname = \"cluster/info\"\ntarget = \"worker/info\"\ntype = \"query\"\nscopes = [\"cluster:read\"]\ngrant = [\"node:read\"]\n")
-	pa := a.serve()
-	cluster := createKey(t, a, "cluster:read")
-	workerRoute := "[[route]]\nname = \"worker/info\"\ntarget = \"node/info\"\ntype = \"query\"\nscopes = [\"node:read\"]\ngrant = [\"node:read\"]\n"
+	headCfg := func(policy string) string {
+		return "[call]\nany_policy = \"" + policy + "\"\n\n[[route]]\nname = \"cluster/info\"\ntarget = \"worker/info\"\ntype = \"query\"\nscopes = [\"cluster:read\"]\ngrant = [\"node:read\"]\n"
+	}
+	writeConfig(t, rr, headCfg("round-robin"))
+	writeConfig(t, first, headCfg("first"))
+	prr, pfirst := rr.serve(), first.serve()
+	heads := []head{{"rr", rr, prr}, {"first", first, pfirst}}
 	// services/list-peers shows a caller only what it may call, so the listing key also holds
 	// node:read (the scope worker/info requires).
-	lister := createKey(t, a, "ops:topology", "node:read")
-	hasWorkerInfo := func(peer string) bool {
-		r := a.run("", "ops", "list", "--peers", "--token-file", lister, "--json")
+	listers := map[*node]string{rr: createKey(t, rr, "ops:topology", "node:read"), first: createKey(t, first, "ops:topology", "node:read")}
+	hasWorkerInfo := func(h *node, peer string) bool {
+		r := h.run("", "ops", "list", "--peers", "--token-file", listers[h], "--json")
 		var list struct {
 			Peers []struct {
 				PeerID     string `json:"peer_id"`
@@ -189,27 +206,36 @@ func TestAnyRoundRobinAcrossWorkers(t *testing.T) {
 		}
 		return false
 	}
-	_, _, pb := startWorker(t, a, pa, "b", workerRoute)
-	eventually(t, "b's worker/info imported on a", func() bool { return hasWorkerInfo("b") })
-	_, _, pc := startWorker(t, a, pa, "c", workerRoute)
-	eventually(t, "c's worker/info imported on a", func() bool { return hasWorkerInfo("c") })
-	count := map[string]int{}
-	for range 10 {
-		r := a.run("", "call", "/cluster/info", "--token-file", cluster, "--json")
-		var info struct {
-			Name string `json:"name"`
+	workerRoute := "[[route]]\nname = \"worker/info\"\ntarget = \"node/info\"\ntype = \"query\"\nscopes = [\"node:read\"]\ngrant = [\"node:read\"]\n"
+	pb := startWorker(t, "b", workerRoute, heads...)
+	eventually(t, "b's worker/info imported on both heads", func() bool { return hasWorkerInfo(rr, "b") && hasWorkerInfo(first, "b") })
+	pc := startWorker(t, "c", workerRoute, heads...)
+	eventually(t, "c's worker/info imported on both heads", func() bool { return hasWorkerInfo(rr, "c") && hasWorkerInfo(first, "c") })
+	spread := func(h *node) map[string]int {
+		cluster := createKey(t, h, "cluster:read")
+		count := map[string]int{}
+		for range 10 {
+			r := h.run("", "call", "/cluster/info", "--token-file", cluster, "--json")
+			var info struct {
+				Name string `json:"name"`
+			}
+			if r.code != 0 || json.Unmarshal([]byte(r.out), &info) != nil {
+				t.Fatalf("call /cluster/info: %+v", r)
+			}
+			count[info.Name]++
 		}
-		if r.code != 0 || json.Unmarshal([]byte(r.out), &info) != nil {
-			t.Fatalf("call /cluster/info: %+v", r)
-		}
-		count[info.Name]++
+		return count
 	}
-	if count["worker-b"] != 5 || count["worker-c"] != 5 {
-		t.Fatalf("round-robin spread = %v; want 5 answers from each worker", count)
+	if c := spread(rr); c["worker-b"] != 5 || c["worker-c"] != 5 {
+		t.Fatalf("round-robin spread = %v; want 5 answers from each worker", c)
+	}
+	if c := spread(first); c["worker-b"] != 10 {
+		t.Fatalf("first-policy answers = %v; want all 10 from worker-b, attached first", c)
 	}
 	pc.stop(syscall.SIGINT)
 	pb.stop(syscall.SIGINT)
-	pa.stop(syscall.SIGINT)
+	pfirst.stop(syscall.SIGINT)
+	prr.stop(syscall.SIGINT)
 }
 
 // CLI-T40 at process level, CLI-R75: serve refuses each invalid [[route]] with exit 3 naming
