@@ -353,3 +353,53 @@ func TestPerIPLimitCountsDispatched(t *testing.T) {
 	coretest.Recv(t, h.entered, "the handler of the other IP") // another IP is served
 	other.Close(0, "")
 }
+
+// CORE-T412, CORE-R440: a connection whose key was unknown at connect time is closed with 0x03
+// once a reload admits that key as a peer, so the client reconnects under its peer identity;
+// an anonymous connection without a certificate and one whose key stays unknown stay open.
+func TestAdmittedKeyClosesAnonymousConnection(t *testing.T) {
+	t.Parallel()
+	idA, fpA := coretest.NewIdentity(t)
+	idU, _ := coretest.NewIdentity(t)
+	_, fpB := coretest.NewIdentity(t)
+	policy := func(admitA bool) config.DynamicConfig {
+		ps := []auth.PeerEntry{{PeerID: "peer-b", Fingerprints: []string{fpB}}}
+		if admitA {
+			ps = append(ps, auth.PeerEntry{PeerID: "peer-a", Fingerprints: []string{fpA}})
+		}
+		return config.DynamicConfig{Auth: auth.AuthPolicy{Peers: ps}}
+	}
+	var sink logSink
+	h := holdHandler{alpn: "alknet/hold", entered: make(chan string, 4)}
+	n := coretest.StartNode(t, coretest.NodeOptions{Handlers: []handler.ProtocolHandler{h},
+		Dynamic: policy(false), Logger: sink.logger()})
+	ca := n.Dial(t, "alknet/hold", &idA)
+	if got := coretest.Recv(t, h.entered, "the unknown key's handler"); got != "" {
+		t.Fatalf("unknown key resolved as %q, want anonymous", got)
+	}
+	cu := n.Dial(t, "alknet/hold", &idU)
+	coretest.Recv(t, h.entered, "the other unknown key's handler")
+	bare := n.Dial(t, "alknet/hold", nil)
+	coretest.Recv(t, h.entered, "the certificate-less connection's handler")
+	if err := n.Dynamic.ReloadHandle().Reload(policy(true), "local:test"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, ok := coretest.CloseCode(t, ca); !ok || code != endpoint.CloseAuthRequired {
+		t.Fatalf("newly admitted key's connection closed with %#x (ok=%v), want 0x03", code, ok)
+	}
+	if got := len(sink.lines("anonymous key now admitted")); got != 1 {
+		t.Errorf("%d admission records, want 1:\n%s", got, sink.String())
+	}
+	for name, c := range map[string]*conn.Connection{"unknown key": cu, "no certificate": bare} {
+		select {
+		case <-c.Done():
+			t.Errorf("%s was disconnected by a reload that did not concern it", name)
+		default:
+		}
+	}
+	// The client reconnects and is now the peer.
+	n.Dial(t, "alknet/hold", &idA)
+	if got := coretest.Recv(t, h.entered, "the reconnected peer's handler"); got != "peer-a" {
+		t.Fatalf("reconnected key resolved as %q, want peer-a", got)
+	}
+}

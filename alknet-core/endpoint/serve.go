@@ -68,7 +68,7 @@ func (e *Endpoint) serve(lc *liveConn, fp string) {
 	e.mu.Lock()
 	lc.fp, lc.id = fp, id
 	e.mu.Unlock()
-	if id != nil && isClosed(changed) && e.revoked(fp, id) {
+	if fp != "" && isClosed(changed) && e.revoked(fp, id) {
 		e.closeRevoked(lc, fp, id)
 		return
 	}
@@ -223,14 +223,25 @@ func (e *Endpoint) resolve(fp string) *auth.Identity {
 
 // revoked reports whether fp no longer resolves to an identity with the same grants as had
 // (CORE-R440, CORE-R1015).
+// revoked reports whether fp no longer resolves to what the connection was admitted as
+// (CORE-R440): a recognized key that stopped resolving or changed grants, or a key that was
+// unknown at connect time and now resolves to a peer (the client reconnects as that peer).
 func (e *Endpoint) revoked(fp string, had *auth.Identity) bool {
 	now := e.resolve(fp)
+	if had == nil {
+		return now != nil
+	}
 	return now == nil || !had.SameGrants(*now)
 }
 
 func (e *Endpoint) closeRevoked(lc *liveConn, fp string, had *auth.Identity) {
-	e.log.LogAttrs(context.Background(), slog.LevelInfo, "connection closed: credentials revoked",
-		slog.Uint64("conn", lc.seq), slog.String("peer_id", had.ID), slog.String("fingerprint", fp))
+	if had == nil {
+		e.log.LogAttrs(context.Background(), slog.LevelInfo, "connection closed: anonymous key now admitted",
+			slog.Uint64("conn", lc.seq), slog.String("fingerprint", fp))
+	} else {
+		e.log.LogAttrs(context.Background(), slog.LevelInfo, "connection closed: credentials revoked",
+			slog.Uint64("conn", lc.seq), slog.String("peer_id", had.ID), slog.String("fingerprint", fp))
+	}
 	_ = lc.c.Close(CloseAuthRequired, CloseReason(CloseAuthRequired))
 }
 
@@ -269,7 +280,7 @@ func (e *Endpoint) recheck() {
 	e.mu.Lock()
 	var list []entry
 	for lc := range e.live {
-		if lc.id != nil {
+		if lc.fp != "" {
 			list = append(list, entry{lc, lc.fp, lc.id})
 		}
 	}
