@@ -488,3 +488,43 @@ func isDone(ch <-chan struct{}) bool {
 
 // Reference to keep wire imported for helpers in this file.
 var _ = wire.EventRequested
+
+// DSP-R7, CALLP-R17: over the engine the registry leaves the item check to the encoder of
+// call.responded (ServeSubscribeChecked); an invalid item — bad syntax or invalid UTF-8 — is still
+// refused without reaching the wire, the handler's emit reports it, the values before it arrive in
+// order and the subscription ends with INTERNAL; the connection keeps serving.
+func TestInvalidEmittedItemRefused(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{`{"a":`, "\"\xff\"", `1 2`} {
+		emitErr := make(chan error, 1)
+		prod := registry.StreamHandlerFunc(func(ctx context.Context, oc *registry.OperationContext, in json.RawMessage, emit registry.Emit) error {
+			if err := emit(json.RawMessage(`"ok"`)); err != nil {
+				return err
+			}
+			err := emit(json.RawMessage(bad))
+			emitErr <- err
+			return nil // the registry still ends the subscription with INTERNAL
+		})
+		d1 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{}, nil)}
+		d2 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"s/bad": prod, "x/echo": echo()}, nil)}
+		c, acc, _, _ := pair(t, d1, d2, nil, nil)
+		ctx := t.Context()
+		sub, err := c.Subscribe(ctx, "s/bad", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := sub.Next(ctx); err != nil || string(v) != `"ok"` {
+			t.Fatalf("%q: first value %s %v", bad, v, err)
+		}
+		if v, err := sub.Next(ctx); codeOf(err) != callerr.Internal {
+			t.Fatalf("%q: after the invalid item got %s %v, want INTERNAL", bad, v, err)
+		}
+		if err := <-emitErr; err == nil || !strings.Contains(err.Error(), "DSP-R7") {
+			t.Fatalf("%q: emit of the invalid item returned %v", bad, err)
+		}
+		if out, err := c.Call(ctx, "x/echo", 3); err != nil || string(out) != "3" {
+			t.Fatalf("%q: connection unusable afterwards: %s %v", bad, out, err)
+		}
+		waitEmpty(t, c, acc)
+	}
+}

@@ -27,6 +27,14 @@ type Invoker interface {
 
 var _ Invoker = (*registry.Registry)(nil)
 
+// checkedSubscriber is an Invoker that skips its own check of emitted items when the emit
+// validates them (the encoder of call.responded does, CALLP-R17); *registry.Registry is one.
+type checkedSubscriber interface {
+	ServeSubscribeChecked(ctx context.Context, w registry.WireCall, input json.RawMessage, emit registry.Emit) error
+}
+
+var _ checkedSubscriber = (*registry.Registry)(nil)
+
 // Dispatcher is shared by all call connections of a node, accepted and dialled: the assembly
 // layer builds exactly one and hands it to the [CallAdapter] and to every client. Use it by
 // pointer. Its fields are read at [Dispatcher.Attach] and must not change after the first Attach

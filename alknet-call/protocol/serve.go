@@ -169,7 +169,11 @@ func (c *CallConnection) run(se *servedEntry, payload []byte, readTime time.Time
 			}
 		}()
 		if sub {
-			err = c.d.Invoker.ServeSubscribe(ctx, w, req.Input, c.emitFor(se))
+			if ci, ok := c.d.Invoker.(checkedSubscriber); ok {
+				err = ci.ServeSubscribeChecked(ctx, w, req.Input, c.emitFor(se))
+			} else {
+				err = c.d.Invoker.ServeSubscribe(ctx, w, req.Input, c.emitFor(se))
+			}
 		} else {
 			out, err = c.d.Invoker.ServeCall(ctx, w, req.Input)
 		}

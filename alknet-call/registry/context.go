@@ -37,6 +37,7 @@ type OperationContext struct {
 	abortPolicy AbortPolicy
 	internal    bool
 	tree        *callTree
+	edgeChecks  bool // wire root whose edge emit validates items itself (ServeSubscribeChecked)
 }
 
 // Operation returns the name of the operation being executed.

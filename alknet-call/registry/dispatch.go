@@ -79,7 +79,25 @@ func (r *Registry) ServeSubscribe(ctx context.Context, w WireCall, input json.Ra
 	return err
 }
 
+// ServeSubscribeChecked is ServeSubscribe for an emit that itself refuses, without writing
+// anything, every item that is not one strictly valid JSON value and reports it with an error
+// wrapping [wire.ErrInvalidJSON] (the call engine's encoder does). The registry then does not scan
+// each item a second time; an item refused that way ends the subscription exactly as one the
+// registry refuses itself (DSP-R7).
+func (r *Registry) ServeSubscribeChecked(ctx context.Context, w WireCall, input json.RawMessage, emit Emit) error {
+	if emit == nil {
+		return r.ServeSubscribe(ctx, w, input, nil)
+	}
+	_, err := r.serveRootWith(ctx, &w, input, emit, true)
+	return err
+}
+
 func (r *Registry) serveRoot(ctx context.Context, w *WireCall, input json.RawMessage, emit Emit) (json.RawMessage, error) {
+	return r.serveRootWith(ctx, w, input, emit, false)
+}
+
+// serveRootWith runs a wire call; edgeChecks marks an emit that validates items itself.
+func (r *Registry) serveRootWith(ctx context.Context, w *WireCall, input json.RawMessage, emit Emit, edgeChecks bool) (json.RawMessage, error) {
 	t := &callTree{r: r, session: w.Routes.Session, peers: w.Routes.Peers, self: w.Routes.Self, selfSrc: w.Routes.SelfSrc}
 	if w.Identity != nil {
 		t.rootCaller = w.Identity.ID
@@ -107,6 +125,7 @@ func (r *Registry) serveRoot(ctx context.Context, w *WireCall, input json.RawMes
 		traceParent: w.TraceParent,
 		abortPolicy: AbortDependents,
 		tree:        t,
+		edgeChecks:  edgeChecks,
 	}
 	if len(w.Metadata) > 0 {
 		oc.metadata = w.Metadata // read-only here; OperationContext.Metadata hands out copies
@@ -250,7 +269,7 @@ func (r *Registry) run(ctx context.Context, oc *OperationContext, reg *HandlerRe
 	var out json.RawMessage
 	var err error
 	if emit != nil {
-		se := &streamEmit{ctx: ctx, emit: emit}
+		se := &streamEmit{ctx: ctx, emit: emit, edgeChecks: oc.edgeChecks}
 		err = r.callStream(ctx, oc, reg, input, se.send)
 		se.close()
 		if bad := se.badItem.Load(); bad && err == nil {
@@ -298,6 +317,9 @@ type streamEmit struct {
 	mu      sync.Mutex // serialises emits
 	closed  atomic.Bool
 	badItem atomic.Bool
+	// edgeChecks: emit refuses an invalid item itself with wire.ErrInvalidJSON, writing nothing
+	// (ServeSubscribeChecked), so the item is not scanned here as well.
+	edgeChecks bool
 }
 
 var errStreamOver = errors.New("registry: subscription is over")
@@ -312,9 +334,8 @@ func (s *streamEmit) send(item json.RawMessage) error {
 	if len(item) == 0 {
 		item = nullJSON
 	}
-	if !wire.Valid(item) { // strict: the wire would refuse invalid UTF-8 as well (CALLP-R17)
-		s.badItem.Store(true)
-		return errors.New("registry: emitted item is not valid JSON (DSP-R7)")
+	if !s.edgeChecks && !wire.Valid(item) { // strict: the wire would refuse invalid UTF-8 as well (CALLP-R17)
+		return s.refuse()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -324,7 +345,17 @@ func (s *streamEmit) send(item json.RawMessage) error {
 	if s.ctx.Err() != nil { // the request ended while this emit waited for another (HND-R6)
 		return context.Cause(s.ctx)
 	}
-	return s.emit(item)
+	err := s.emit(item)
+	if s.edgeChecks && errors.Is(err, wire.ErrInvalidJSON) {
+		return s.refuse()
+	}
+	return err
+}
+
+// refuse records an invalid item: the subscription ends with INTERNAL once the handler returns.
+func (s *streamEmit) refuse() error {
+	s.badItem.Store(true)
+	return errors.New("registry: emitted item is not valid JSON (DSP-R7)")
 }
 
 func (s *streamEmit) close() { s.closed.Store(true) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/alknet/alknet/alknet-call/callerr"
 	"github.com/alknet/alknet/alknet-call/registry"
+	"github.com/alknet/alknet/alknet-call/wire"
 	"github.com/alknet/alknet/alknet-core/secret"
 )
 
@@ -440,6 +442,22 @@ func TestResultsMustBeJSON(t *testing.T) {
 	})
 	if codeOf(err) != callerr.Internal || len(items) != 1 {
 		t.Errorf("stream with an invalid item: %v, items %v", err, items)
+	}
+
+	// ServeSubscribeChecked leaves the check to the emit: the registry hands every item on
+	// unscanned and treats the emit's wire.ErrInvalidJSON as its own refusal.
+	var seen []string
+	err = r.ServeSubscribeChecked(t.Context(), registry.WireCall{Operation: "s/bad"}, nil, func(b json.RawMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, string(b))
+		if !wire.Valid(b) {
+			return fmt.Errorf("encode: %w", wire.ErrInvalidJSON)
+		}
+		return nil
+	})
+	if codeOf(err) != callerr.Internal || len(seen) != 2 || seen[1] != `{bad` {
+		t.Errorf("checked stream with an invalid item: %v, items %v", err, seen)
 	}
 }
 

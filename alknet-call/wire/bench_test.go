@@ -61,3 +61,19 @@ func (c *cycle) Read(p []byte) (int, error) {
 	c.i = (c.i + n) % len(c.b)
 	return n, nil
 }
+
+// BenchmarkValid is the strict check of one value (what a registry's check of an emitted item
+// costs on top of the encoder's own), for the streaming benchmark's 64 KiB JSON string.
+func BenchmarkValid(b *testing.B) {
+	for _, n := range []int{1 << 10, 64 << 10} {
+		v := []byte(`"` + strings.Repeat("x", n-2) + `"`)
+		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
+			b.SetBytes(int64(n))
+			for b.Loop() {
+				if !wire.Valid(v) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+	}
+}

@@ -67,12 +67,14 @@ func appendEnvelope(dst []byte, e Envelope) ([]byte, error) {
 	dst = append(dst, `,"payload":`...)
 	var ok bool
 	if dst, ok = appendRaw(dst, e.Payload); !ok {
-		return nil, fmt.Errorf("encode %s payload: %w", e.Type, errInvalidJSON)
+		return nil, fmt.Errorf("encode %s payload: %w", e.Type, ErrInvalidJSON)
 	}
 	return append(dst, '}'), nil
 }
 
-var errInvalidJSON = errors.New("payload is not one valid JSON value")
+// ErrInvalidJSON is wrapped by the encoders' error when a raw value to be sent (an output, an
+// input, details) is not one strictly valid JSON value, invalid UTF-8 included (CALLP-R17).
+var ErrInvalidJSON = errors.New("payload is not one valid JSON value")
 
 // DecodeEnvelope decodes one frame body strictly (CALLP-R17, R20..R25): valid UTF-8 without a byte
 // order mark, exactly one JSON object, the keys "type" and "id" as strings and "payload" as any

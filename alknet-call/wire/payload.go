@@ -187,7 +187,7 @@ func (r Requested) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `,"input":`...)
 	var ok bool
 	if dst, ok = appendRaw(dst, r.Input); !ok {
-		return nil, fmt.Errorf("encode call.requested input: %w", errInvalidJSON)
+		return nil, fmt.Errorf("encode call.requested input: %w", ErrInvalidJSON)
 	}
 	if r.AuthToken != "" {
 		dst = append(dst, `,"auth_token":`...)
@@ -358,7 +358,7 @@ func (r Responded) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `{"output":`...)
 	var ok bool
 	if dst, ok = appendRaw(dst, r.Output); !ok {
-		return nil, fmt.Errorf("encode call.responded output: %w", errInvalidJSON)
+		return nil, fmt.Errorf("encode call.responded output: %w", ErrInvalidJSON)
 	}
 	return append(dst, '}'), nil
 }
@@ -403,7 +403,7 @@ func AppendCallError(dst []byte, e *callerr.CallError) ([]byte, error) {
 		dst = append(dst, `,"details":`...)
 		var ok bool
 		if dst, ok = appendRaw(dst, e.Details); !ok {
-			return nil, fmt.Errorf("encode call.error details: %w", errInvalidJSON)
+			return nil, fmt.Errorf("encode call.error details: %w", ErrInvalidJSON)
 		}
 	}
 	return append(dst, '}'), nil

@@ -1,9 +1,13 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -94,6 +98,7 @@ func BenchmarkUnary(b *testing.B) {
 			call := systems[name]()
 			var lat baseline.Latencies
 			b.ReportAllocs()
+			dg := startDatagrams()
 			cpu := baseline.StartCPU()
 			for b.Loop() {
 				if err := lat.Time(func() error { _, err := call(); return err }); err != nil {
@@ -101,6 +106,7 @@ func BenchmarkUnary(b *testing.B) {
 				}
 			}
 			cpu.Report(b)
+			dg.report(b)
 			lat.Report(b)
 		})
 	}
@@ -116,6 +122,7 @@ func BenchmarkParallel64(b *testing.B) {
 			var lat baseline.Latencies
 			b.ReportAllocs()
 			b.SetParallelism((callers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			dg := startDatagrams()
 			cpu := baseline.StartCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				mu.Lock()
@@ -129,6 +136,7 @@ func BenchmarkParallel64(b *testing.B) {
 				}
 			})
 			cpu.Report(b)
+			dg.report(b)
 			lat.Report(b)
 		})
 	}
@@ -240,3 +248,51 @@ func TestAlknetEchoes(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// datagrams counts the UDP datagrams the host sent during a benchmark (the kernel's
+// "Udp: OutDatagrams" of /proc/net/snmp; Linux only). Both ends run in this process, so the count
+// covers requests and responses; other programs sending UDP on the host add to it.
+type datagrams struct{ start uint64 }
+
+func startDatagrams() datagrams { return datagrams{start: outDatagrams()} }
+
+// report adds dgrams/op to b's results (nothing where the counter is unavailable).
+func (d datagrams) report(b *testing.B) {
+	end := outDatagrams()
+	if d.start == 0 || end < d.start || b.N == 0 {
+		return
+	}
+	b.ReportMetric(float64(end-d.start)/float64(b.N), "dgrams/op")
+}
+
+// outDatagrams reads the host's UDP OutDatagrams counter, 0 when unavailable.
+func outDatagrams() uint64 {
+	f, err := os.Open("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var header []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 || fields[0] != "Udp:" {
+			continue
+		}
+		if header == nil {
+			header = fields
+			continue
+		}
+		for i, name := range header {
+			if name == "OutDatagrams" && i < len(fields) {
+				n, err := strconv.ParseUint(fields[i], 10, 64)
+				if err != nil {
+					return 0
+				}
+				return n
+			}
+		}
+		return 0
+	}
+	return 0
+}
