@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -31,6 +30,7 @@ type peerRec struct {
 
 type keyRec struct {
 	hash      string
+	hashBytes []byte // hash as bytes, for the constant-time compare without a conversion
 	expiresAt *int64
 	id        Identity // template; handed out as clones
 }
@@ -68,7 +68,7 @@ func Compile(p AuthPolicy) (*Policy, error) {
 		}
 	}
 	for _, k := range src.APIKeys {
-		c.byPrefix[k.Prefix] = &keyRec{hash: k.Hash, expiresAt: k.ExpiresAt, id: Identity{
+		c.byPrefix[k.Prefix] = &keyRec{hash: k.Hash, hashBytes: []byte(k.Hash), expiresAt: k.ExpiresAt, id: Identity{
 			ID:        k.Prefix,
 			Scopes:    nonNil(k.Scopes),
 			Resources: map[string][]string{}, // CORE-R1012
@@ -126,8 +126,9 @@ func (p *Policy) ResolveToken(token []byte, now time.Time) (Identity, bool) {
 	if p == nil || len(token) == 0 || len(token) > MaxTokenLen {
 		return Identity{}, false
 	}
-	h := HashToken(token)
-	if rec, ok := p.byTokenHash[h]; ok {
+	var h [tokenHashLen]byte
+	hashTokenInto(&h, token)
+	if rec, ok := p.byTokenHash[string(h[:])]; ok { // the conversion does not allocate
 		if !rec.enabled {
 			return Identity{}, false
 		}
@@ -137,7 +138,7 @@ func (p *Policy) ResolveToken(token []byte, now time.Time) (Identity, bool) {
 		return Identity{}, false
 	}
 	k, ok := p.byPrefix[string(token[:APIKeyPrefixLen])]
-	if !ok || subtle.ConstantTimeCompare([]byte(k.hash), []byte(h)) != 1 {
+	if !ok || subtle.ConstantTimeCompare(k.hashBytes, h[:]) != 1 {
 		return Identity{}, false
 	}
 	if k.expiresAt != nil && now.Unix() >= *k.expiresAt {
@@ -195,10 +196,17 @@ func RevokedIDs(old *Policy, oldAt time.Time, new *Policy, newAt time.Time) []st
 // HashToken returns "sha256:" + lowercase hex of SHA-256(token), the one form used for
 // APIKeyEntry.Hash and PeerEntry.AuthTokenHash (CORE-R1022).
 func HashToken(token []byte) string {
+	var h [tokenHashLen]byte
+	hashTokenInto(&h, token)
+	return string(h[:])
+}
+
+// tokenHashLen is the length of "sha256:" followed by 64 lowercase hex digits.
+const tokenHashLen = len("sha256:") + 2*sha256.Size
+
+// hashTokenInto writes the [HashToken] form of token into dst without allocating.
+func hashTokenInto(dst *[tokenHashLen]byte, token []byte) {
 	sum := sha256.Sum256(token)
-	var b strings.Builder
-	b.Grow(7 + 64)
-	b.WriteString("sha256:")
-	b.WriteString(hex.EncodeToString(sum[:]))
-	return b.String()
+	copy(dst[:], "sha256:")
+	hex.Encode(dst[len("sha256:"):], sum[:])
 }

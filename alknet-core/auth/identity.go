@@ -65,11 +65,30 @@ func (id Identity) HasScope(s string) bool { return slices.Contains(id.Scopes, s
 
 // Clone returns a deep copy of id; mutating it never affects id (CORE-R903).
 func (id Identity) Clone() Identity {
-	c := Identity{ID: id.ID, Origin: id.Origin, Scopes: slices.Clone(id.Scopes)}
+	// Every copied string slice is carved out of one backing array (capped, so an append on
+	// one never writes into another), which keeps resolution on the hot path to two
+	// allocations whatever the number of resource types.
+	n := len(id.Scopes)
+	for _, v := range id.Resources {
+		n += len(v)
+	}
+	var backing []string
+	if n > 0 {
+		backing = make([]string, 0, n)
+	}
+	carve := func(v []string) []string {
+		if len(v) == 0 {
+			return v[:0:0] // nil stays nil, empty stays empty, neither shares storage
+		}
+		start := len(backing)
+		backing = append(backing, v...)
+		return backing[start:len(backing):len(backing)]
+	}
+	c := Identity{ID: id.ID, Origin: id.Origin, Scopes: carve(id.Scopes)}
 	if id.Resources != nil {
 		c.Resources = make(map[string][]string, len(id.Resources))
 		for k, v := range id.Resources {
-			c.Resources[k] = slices.Clone(v)
+			c.Resources[k] = carve(v)
 		}
 	}
 	return c

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/alknet/alknet/alknet-core/auth"
@@ -118,5 +119,39 @@ func TestIdentityHelpers(t *testing.T) {
 		if o.String() != want {
 			t.Errorf("Origin(%d).String() = %q, want %q", o, o.String(), want)
 		}
+	}
+}
+
+// CORE-R903: a clone's slices are independent of the original and of each other: appending to
+// one never writes into another, nil and empty are kept apart.
+func TestCloneSlicesIndependent(t *testing.T) {
+	t.Parallel()
+	id := auth.Identity{ID: "p", Scopes: []string{"a", "b"},
+		Resources: map[string][]string{"svc": {"x"}, "repo": {"y", "z"}, "none": {}, "nil": nil}}
+	c := id.Clone()
+	c.Scopes = append(c.Scopes, "EXTRA")
+	c.Resources["svc"] = append(c.Resources["svc"], "EXTRA")
+	c.Resources["svc"][0] = "CHANGED"
+	for k, v := range c.Resources {
+		for _, s := range v {
+			if s == "EXTRA" && k != "svc" {
+				t.Fatalf("append on one clone slice wrote into %q: %v", k, c.Resources)
+			}
+		}
+	}
+	if !slices.Equal(id.Scopes, []string{"a", "b"}) || id.Resources["svc"][0] != "x" || !slices.Equal(id.Resources["repo"], []string{"y", "z"}) {
+		t.Fatalf("original changed through its clone: %+v", id)
+	}
+	if !slices.Equal(c.Resources["repo"], []string{"y", "z"}) {
+		t.Fatalf("clone's repo = %v, want [y z]", c.Resources["repo"])
+	}
+	if c.Resources["none"] == nil || len(c.Resources["none"]) != 0 {
+		t.Errorf("empty resource list became %#v, want empty non-nil", c.Resources["none"])
+	}
+	if v, ok := c.Resources["nil"]; !ok || v != nil {
+		t.Errorf("nil resource list became %#v (present=%v), want nil", v, ok)
+	}
+	if (auth.Identity{ID: "q"}).Clone().Scopes != nil {
+		t.Error("nil scopes became non-nil")
 	}
 }
