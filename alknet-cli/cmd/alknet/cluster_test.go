@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -79,7 +80,7 @@ type head struct {
 // startWorker starts an initialised node named worker-<id> with one [[connect]] entry per head
 // (in order); each head knows it as id with scope node:read and it grants each head node:read.
 // extra is appended to its config.
-func startWorker(t *testing.T, id, extra string, heads ...head) *proc {
+func startWorker(t *testing.T, id, extra string, heads ...head) (*node, *proc) {
 	t.Helper()
 	n := newNode(t)
 	pw := n.initNode()
@@ -95,7 +96,7 @@ func startWorker(t *testing.T, id, extra string, heads ...head) *proc {
 		cfg += "[[connect]]\npeer_id = \"" + h.id + "\"\naddr = \"" + h.p.ready.Listen + "\"\nbackoff_min = \"100ms\"\nbackoff_max = \"500ms\"\n\n"
 	}
 	writeConfig(t, n, cfg+extra)
-	return n.serve("--passphrase-file", pw, "--metrics-addr", "127.0.0.1:0")
+	return n, n.serve("--passphrase-file", pw, "--metrics-addr", "127.0.0.1:0")
 }
 
 // CLI-T36 (forwarded_for part), FWD-R2, FWD-R5, CLI-R66: a call routed head → worker carries the
@@ -111,7 +112,7 @@ func TestForwardedForReachesWorker(t *testing.T) {
 	}
 	writeConfig(t, a, route("cluster/whoami", "node/whoami")+route("cluster/info", "node/info"))
 	pa := a.serve("--metrics-addr", "127.0.0.1:0")
-	pb := startWorker(t, "b", "", head{"a", a, pa})
+	b, pb := startWorker(t, "b", "", head{"a", a, pa})
 	topo := createKey(t, a, "ops:topology")
 	eventually(t, "b attached on a with imported operations", func() bool { return importedOps(t, a, topo, "b") > 0 })
 	tok, prefix := createKeyPrefix(t, a, "cluster:read")
@@ -151,6 +152,39 @@ func TestForwardedForReachesWorker(t *testing.T) {
 	}
 	// The same key cannot call node/info on the head directly.
 	expectError(t, a.run("", "call", "/node/info", "--token-file", tok, "--json"), 6, "FORBIDDEN")
+	// The converse: a caller holding node:read itself gains nothing at the worker once the
+	// head's entry there loses node:read; the claim carries the scope, access ignores it. The
+	// worker drops the changed identity's connection (CLI-R49), the connector redials, and the
+	// worker's discovery no longer shows node/info to the head, so the re-imported set lacks it
+	// (NOT_FOUND); a call in the short window before the re-import is refused (FORBIDDEN).
+	tok2, prefix2 := createKeyPrefix(t, a, "cluster:read", "node:read")
+	if r := b.run("", "peers", "update", "a", "--remove-scope", "node:read", "--add-scope", "other"); r.code != 0 {
+		t.Fatalf("b peers update a: %+v", r)
+	}
+	var last procResult
+	defer func() {
+		if t.Failed() {
+			t.Logf("last: %+v\nB:\n%s", last, tail(pb.stderr.String()))
+		}
+	}()
+	eventually(t, "the head's routed node/info refused at the worker", func() bool {
+		last = a.run("", "call", "/cluster/info", "--token-file", tok2, "--json")
+		return last.code != 0
+	})
+	var je jsonErr
+	decodeJSON(t, last.out, &je)
+	if !(last.code == 4 && je.Error.Code == "NOT_FOUND") && !(last.code == 6 && strings.Contains(last.out, "FORBIDDEN")) {
+		t.Fatalf("routed node/info without the head's scope: %+v", last)
+	}
+	eventually(t, "the head re-attached to b", func() bool { return importedOps(t, a, topo, "b") > 0 })
+	r = a.run("", "call", "/cluster/whoami", "--token-file", tok2, "--json")
+	if r.code != 0 {
+		t.Fatalf("routed whoami: %+v", r)
+	}
+	decodeJSON(t, r.out, &who)
+	if who.ForwardedFor == nil || who.ForwardedFor.ID != prefix2 || !slices.Contains(who.ForwardedFor.Scopes, "node:read") || slices.Contains(who.Scopes, "node:read") {
+		t.Fatalf("whoami at the worker = %s; want the claim with node:read and the head's identity without it", r.out)
+	}
 	token := readFile(t, tok)
 	for _, addr := range []string{pa.ready.MetricsAddr, pb.ready.MetricsAddr} {
 		body := scrape(t, addr)
@@ -207,9 +241,9 @@ func TestAnyPolicyAcrossWorkers(t *testing.T) {
 		return false
 	}
 	workerRoute := "[[route]]\nname = \"worker/info\"\ntarget = \"node/info\"\ntype = \"query\"\nscopes = [\"node:read\"]\ngrant = [\"node:read\"]\n"
-	pb := startWorker(t, "b", workerRoute, heads...)
+	_, pb := startWorker(t, "b", workerRoute, heads...)
 	eventually(t, "b's worker/info imported on both heads", func() bool { return hasWorkerInfo(rr, "b") && hasWorkerInfo(first, "b") })
-	pc := startWorker(t, "c", workerRoute, heads...)
+	_, pc := startWorker(t, "c", workerRoute, heads...)
 	eventually(t, "c's worker/info imported on both heads", func() bool { return hasWorkerInfo(rr, "c") && hasWorkerInfo(first, "c") })
 	spread := func(h *node) map[string]int {
 		cluster := createKey(t, h, "cluster:read")
