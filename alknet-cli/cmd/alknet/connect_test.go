@@ -371,6 +371,9 @@ func TestHeadRoutesToWorkers(t *testing.T) {
 	}
 	nokey := createKey(t, a, "other")
 	expectError(t, a.run("", "call", "/cluster/info-c", "--token-file", nokey, "--json"), 6, "FORBIDDEN")
+	// Without ops:topology neither /node/peers nor the peers' operation list is shown.
+	expectError(t, a.run("", "call", "/node/peers", "--token-file", nokey, "--json"), 6, "FORBIDDEN")
+	expectError(t, a.run("", "ops", "list", "--peers", "--token-file", nokey, "--json"), 6, "FORBIDDEN")
 	// Kill c: the head drops it (idle timeout 3s) and its route answers NOT_FOUND; b still works.
 	workers["c"].stop(syscall.SIGKILL)
 	eventually(t, "the head dropping c", func() bool { return !attached("c") })
