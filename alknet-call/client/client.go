@@ -197,7 +197,7 @@ func (c *CallClient) serve(ctx context.Context, cn *conn.Connection, creds CallC
 			code, reason = 0x03, "authentication required" // CALLP-R97
 		} else if err != nil {
 			c.opts.logger.Warn("call connection ended", "err", err)
-		} else {
+		} else if cc.Answered() {
 			linger(cn)
 		}
 		_ = cn.Close(code, reason)
@@ -273,7 +273,8 @@ const (
 )
 
 // linger gives the answers a gracefully closing engine wrote last time to reach the peer before
-// the connection is closed: a QUIC CONNECTION_CLOSE discards stream data not yet sent or
+// the connection is closed (only for connections that answered requests of the peer; a client
+// that only called has nothing of its own in flight and closes at once): a QUIC CONNECTION_CLOSE discards stream data not yet sent or
 // acknowledged. It waits for the peer to close first, but no longer than three probe timeouts of
 // the measured round trip (at least minLinger, at most maxLinger) — what core's endpoint does on
 // the accepting side (CORE-R327, CALLP-R82).

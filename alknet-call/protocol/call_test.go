@@ -25,9 +25,16 @@ func TestCallBothDirections(t *testing.T) {
 	d1 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"client/echo": echo()}, nil)}
 	d2 := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"server/echo": echo()}, nil)}
 	dialer, acceptor, _, _ := pair(t, d1, d2, nil, nil)
+	if dialer.Answered() || acceptor.Answered() {
+		t.Fatal("Answered() is true before any request")
+	}
 	out, err := dialer.Call(t.Context(), "server/echo", map[string]int{"a": 1})
 	if err != nil || string(out) != `{"a":1}` {
 		t.Fatalf("dialer→acceptor: %s, %v", out, err)
+	}
+	// CALLP-R82: only the side that was asked has answers of its own that may be in flight.
+	if dialer.Answered() || !acceptor.Answered() {
+		t.Fatalf("after one call: dialer.Answered() = %v, acceptor.Answered() = %v; want false, true", dialer.Answered(), acceptor.Answered())
 	}
 	out, err = acceptor.Call(t.Context(), "/client/echo", json.RawMessage(`[1, 2]`))
 	if err != nil || string(out) != `[1,2]` {

@@ -37,6 +37,7 @@ type CallConnection struct {
 	idleWorkers atomic.Int32 // workers waiting on work
 
 	draining     atomic.Bool
+	answered     atomic.Bool // the peer sent this side a request (or opened a stream to send one)
 	localDrain   atomic.Bool // this side is closing gracefully: new requests get "shutting down"
 	authFailures atomic.Int64
 	authDone     atomic.Bool
@@ -431,6 +432,12 @@ func (c *CallConnection) Err() error {
 // Draining reports whether the connection is closing or closed, or the remote announced its own
 // shutdown (CALLP-R127). Once true it stays true. With Done it implements registry.Liveness.
 func (c *CallConnection) Draining() bool { return c.draining.Load() }
+
+// Answered reports whether the peer has sent this side a request (or opened a stream to send
+// one), so that an answer this side wrote may still be in flight when the connection closes.
+// A dialing client that only called the peer can close at once; one that answered should let
+// its last answers reach the peer first (CALLP-R82).
+func (c *CallConnection) Answered() bool { return c.answered.Load() }
 
 var _ registry.Liveness = (*CallConnection)(nil)
 

@@ -37,6 +37,7 @@ func shuttingDown() *callerr.CallError {
 // dispatch runs step 1 of the pipeline of §10.1 on the stream's reader goroutine and hands the
 // request to a dispatch goroutine.
 func (c *CallConnection) dispatch(st *streamState, e wire.Envelope, readTime time.Time) {
+	c.answered.Store(true)
 	if c.authDone.Load() {
 		return // the authentication budget is exhausted: nothing more is dispatched (CALLP-R97)
 	}

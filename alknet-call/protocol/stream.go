@@ -166,6 +166,9 @@ func (st *streamState) wasSent(id string) bool {
 // readLoop reads and routes every frame of the stream (CALLP-R71) until it ends.
 func (st *streamState) readLoop() {
 	c := st.c
+	if !st.opened {
+		c.answered.Store(true)
+	}
 	fr := wire.NewFrameReader(st.s, c.opts.MaxFrameSize)
 	for {
 		e, err := fr.Next()
