@@ -337,7 +337,6 @@ func revocationLoop(ctx context.Context, st *sqlitestore.Store, disp *protocol.D
 			log.Warn("identity revoked", "peer_id", id, "connections", res.Connections, "requests", res.Requests)
 		}
 		prev, prevAt = cur, now
-		tr.admitNewKeys(ctx, ids)
 		if s := st.Stats(); s.FailClosed {
 			log.Error("the store is unusable beyond store.max_stale; stopping", "err", st.Health(), "failing_since", s.FailingSince)
 			return output.Errorf(output.CodeStoreUnavailable, "the peer store has been unusable since %s", s.FailingSince.UTC().Format(time.RFC3339)).
@@ -355,8 +354,7 @@ type tracker struct {
 	// outbound lists the connectors' entries; set before the endpoint starts.
 	outbound func() []builtin.Peer
 	mu       sync.Mutex
-	in       map[string]trackedConn              // guarded by mu; newest connection per peer id
-	anon     map[*protocol.CallConnection]string // guarded by mu; anonymous connections that presented a key
+	in       map[string]trackedConn // guarded by mu; newest connection per peer id
 }
 
 type trackedConn struct {
@@ -365,7 +363,7 @@ type trackedConn struct {
 }
 
 func newTracker(log *slog.Logger, peers *registry.PeerSet, imp bool) *tracker {
-	return &tracker{log: log, peers: peers, importOn: imp, in: map[string]trackedConn{}, anon: map[*protocol.CallConnection]string{}}
+	return &tracker{log: log, peers: peers, importOn: imp, in: map[string]trackedConn{}}
 }
 
 func (t *tracker) hook(ctx context.Context, c *protocol.CallConnection) error {
@@ -384,14 +382,6 @@ func (t *tracker) hook(ctx context.Context, c *protocol.CallConnection) error {
 		if fp != "" {
 			t.log.Info("a client presented a key this node does not know", "fingerprint", fp, "remote_addr", addr,
 				"admit_with", "alknet peers add <id> --fingerprint "+fp)
-			t.mu.Lock()
-			t.anon[c] = fp
-			t.mu.Unlock()
-			defer func() {
-				t.mu.Lock()
-				delete(t.anon, c)
-				t.mu.Unlock()
-			}()
 		}
 		<-ctx.Done()
 		return nil
@@ -424,25 +414,6 @@ func (t *tracker) hook(ctx context.Context, c *protocol.CallConnection) error {
 	}
 	t.mu.Unlock()
 	return nil
-}
-
-// admitNewKeys closes anonymous connections whose key now resolves to a peer, so the client
-// reconnects under its peer identity (cli.md appendix B, CLI-R79; the CORE-R440 re-check covers
-// only connections that had an identity).
-func (t *tracker) admitNewKeys(ctx context.Context, ids auth.IdentityProvider) {
-	t.mu.Lock()
-	var hit []*protocol.CallConnection
-	for c, fp := range t.anon {
-		if _, ok := ids.ResolveFingerprint(ctx, fp); ok {
-			hit = append(hit, c)
-		}
-	}
-	t.mu.Unlock()
-	for _, c := range hit {
-		t.log.Info("a connected client's key is now admitted; closing its anonymous connection so it reconnects as a peer",
-			"fingerprint", c.RemoteFingerprint(), "remote_addr", c.RemoteAddr().String())
-		_ = c.Close()
-	}
 }
 
 func (t *tracker) list() []builtin.Peer {
