@@ -31,7 +31,8 @@ type CallConnection struct {
 	metadata map[string]string
 	hook     func(ctx context.Context, c *CallConnection) error
 
-	sem chan struct{} // inbound concurrency slots (CALLP-R150)
+	sem    chan struct{} // inbound concurrency slots (CALLP-R150)
+	inline nonBlocker    // the Invoker's NonBlocking lookup; nil = every request goes to a worker
 
 	work        chan func()  // unbuffered: hands a served request to an idle worker
 	idleWorkers atomic.Int32 // workers waiting on work
@@ -70,6 +71,12 @@ type CallConnection struct {
 	wg      sync.WaitGroup            // every goroutine of the connection
 }
 
+// asNonBlocker returns inv's NonBlocking lookup, or nil when it has none.
+func asNonBlocker(inv Invoker) nonBlocker {
+	nb, _ := inv.(nonBlocker)
+	return nb
+}
+
 func newCallConnection(d *Dispatcher, c *conn.Connection, co connOptions) *CallConnection {
 	opts := d.Options.withDefaults()
 	base, cancel := context.WithCancelCause(context.Background())
@@ -79,6 +86,7 @@ func newCallConnection(d *Dispatcher, c *conn.Connection, co connOptions) *CallC
 		opts:        opts,
 		log:         opts.Logger,
 		single:      c.SingleStream(),
+		inline:      asNonBlocker(d.Invoker),
 		identity:    co.identity,
 		remoteFP:    co.remoteFP,
 		imported:    registry.NewImportedSet(),

@@ -35,6 +35,14 @@ type checkedSubscriber interface {
 
 var _ checkedSubscriber = (*registry.Registry)(nil)
 
+// nonBlocker is an Invoker that knows which operations may run on the goroutine that read the
+// request (registry.HandlerRegistration.NonBlocking); *registry.Registry is one.
+type nonBlocker interface {
+	NonBlocking(name string) bool
+}
+
+var _ nonBlocker = (*registry.Registry)(nil)
+
 // Dispatcher is shared by all call connections of a node, accepted and dialled: the assembly
 // layer builds exactly one and hands it to the [CallAdapter] and to every client. Use it by
 // pointer. Its fields are read at [Dispatcher.Attach] and must not change after the first Attach

@@ -34,8 +34,9 @@ func shuttingDown() *callerr.CallError {
 	return e
 }
 
-// dispatch runs step 1 of the pipeline of §10.1 on the stream's reader goroutine and hands the
-// request to a dispatch goroutine.
+// dispatch runs step 1 of the pipeline of §10.1 on the stream's reader goroutine, decodes the
+// payload and hands the request to a dispatch goroutine, or runs it in place when the operation
+// is NonBlocking.
 func (c *CallConnection) dispatch(st *streamState, e wire.Envelope, readTime time.Time) {
 	c.answered.Store(true)
 	if c.authDone.Load() {
@@ -82,9 +83,18 @@ func (c *CallConnection) dispatch(st *streamState, e wire.Envelope, readTime tim
 			return // aborted, stream or connection gone while waiting: already finished
 		}
 	}
+	req, derr := wire.DecodeRequested(e.Payload)
+	if derr == nil && req.AuthToken == "" && c.inline != nil && c.inline.NonBlocking(req.OperationID) {
+		// A NonBlocking handler runs right here, on the stream's reader: no goroutine switch, and
+		// the answer can leave with the acknowledgement of the request. A token is resolved by
+		// the identity provider, which may block, so such requests always go to a worker.
+		c.run(se, req, derr, readTime)
+		<-c.sem
+		return
+	}
 	ok := c.goWork(func() {
 		defer func() { <-c.sem }()
-		c.run(se, e.Payload, readTime)
+		c.run(se, req, derr, readTime)
 	})
 	if !ok {
 		<-c.sem
@@ -94,9 +104,9 @@ func (c *CallConnection) dispatch(st *streamState, e wire.Envelope, readTime tim
 	}
 }
 
-// run executes steps 2–6 of §10.1 on the dispatch goroutine.
-func (c *CallConnection) run(se *servedEntry, payload []byte, readTime time.Time) {
-	req, err := wire.DecodeRequested(payload)
+// run executes steps 2–6 of §10.1 on the dispatch goroutine (or, for a NonBlocking operation,
+// on the stream's reader). req and err are the result of decoding the call.requested payload.
+func (c *CallConnection) run(se *servedEntry, req wire.Requested, err error, readTime time.Time) {
 	if err != nil { // CALLP-R32
 		reason := strings.TrimPrefix(strings.TrimPrefix(err.Error(), wire.ErrMalformed.Error()), ": ")
 		c.answer(se, callerr.New(callerr.InvalidInput, msgMalformedRequest+reason))

@@ -351,3 +351,37 @@ func TestBuildOnce(t *testing.T) {
 		t.Errorf("second Build = %v, %v", r, err)
 	}
 }
+
+// NonBlocking is accepted only on Local Query and Mutation registrations without a composition
+// authority, and Registry.NonBlocking reports it only for External operations of Layer 0.
+func TestNonBlockingRegistrations(t *testing.T) {
+	t.Parallel()
+	authority := &registry.CompositionAuthority{Label: "x", Scopes: []string{"a"}}
+	scope := registry.NewScopedEnv("a/b")
+	sub := ext("bad/nb-sub")
+	sub.Type = registry.Subscription
+	for _, reg := range []*registry.HandlerRegistration{
+		{Spec: sub, Stream: streamer, Provenance: registry.Local, NonBlocking: true},
+		{Spec: ext("bad/nb-leaf"), Handler: echo, Provenance: registry.FromCall, NonBlocking: true},
+		{Spec: ext("bad/nb-composer"), Handler: echo, Provenance: registry.Local, Authority: authority, Scope: &scope, NonBlocking: true},
+	} {
+		r, err := registry.NewBuilder().Add(reg).Build()
+		re, ok := errors.AsType[*registry.RegistrationError](err)
+		if r != nil || !ok || re.ErrorCode() != registry.CodeInvalidRegistration || !strings.Contains(err.Error(), "NonBlocking") {
+			t.Errorf("%s: Build = %v, %v; want %s naming NonBlocking", reg.Spec.Name, r, err, registry.CodeInvalidRegistration)
+		}
+	}
+	r, err := registry.NewBuilder().
+		Add(&registry.HandlerRegistration{Spec: ext("ok/nb"), Handler: echo, Provenance: registry.Local, NonBlocking: true}).
+		Add(&registry.HandlerRegistration{Spec: internalSpec("ok/nb-internal"), Handler: echo, Provenance: registry.Local, NonBlocking: true}).
+		Local(ext("ok/plain"), echo, nil, nil, noCaps).
+		Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"ok/nb": true, "/ok/nb": true, "ok/nb-internal": false, "ok/plain": false, "no/such": false} {
+		if got := r.NonBlocking(name); got != want {
+			t.Errorf("NonBlocking(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -59,6 +59,14 @@ func (r *Registry) OpType(name string) (t OperationType, ok bool) {
 	return reg.Spec.Type, true
 }
 
+// NonBlocking reports whether name is a wire-callable operation of the curated layer whose
+// registration is NonBlocking, so an edge may run it on the goroutine that read the request.
+// name is taken like WireCall.Operation.
+func (r *Registry) NonBlocking(name string) bool {
+	reg, found := r.regs[stripPath(name)]
+	return found && reg.NonBlocking && reg.Spec.Visibility == External
+}
+
 // ServeCall runs one wire call through the dispatch core (DSP-R1) on the request/response path
 // and returns the output or the mapped error (ERR-R2): a *callerr.CallError, or — when ctx
 // ended through a cause other than its deadline, or the handler reported an abort from further

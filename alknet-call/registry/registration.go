@@ -253,6 +253,16 @@ type HandlerRegistration struct {
 	Capabilities secret.Capabilities   // zero value = none (CORE-R1301)
 	Compiled     *CompiledSpec         // optional: the spec as an importer already compiled it (REG-R23); nil = compile here
 
+	// NonBlocking declares that Handler returns promptly without waiting on anything: no I/O, no
+	// locks held by other requests, no composition, no sleeping. An edge may then run the
+	// handler on the goroutine that reads the request's stream instead of handing it to a
+	// worker, which saves a goroutine switch and lets the answer leave in the packet that
+	// acknowledges the request. While such a handler runs, the other requests of its stream
+	// wait, and an abort sent on that stream is read only after it returned; its deadline still
+	// ends the request with TIMEOUT. Only Local Query and Mutation registrations without a
+	// composition authority may set it (see docs/decisions.md, alknet-call).
+	NonBlocking bool
+
 	compiled *CompiledSpec // set when a layer accepts the registration
 }
 
@@ -288,6 +298,9 @@ func (r *HandlerRegistration) validate(imported bool) error {
 	}
 	if s.Visibility != Internal && s.Visibility != External {
 		errs = append(errs, fmt.Errorf("invalid visibility %d", uint8(s.Visibility)))
+	}
+	if r.NonBlocking && (s.Type == Subscription || r.Provenance != Local || r.Authority != nil) {
+		errs = append(errs, errors.New("only a Local Query or Mutation without a composition authority can be NonBlocking"))
 	}
 	switch {
 	case r.Provenance == Local:

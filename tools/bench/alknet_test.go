@@ -14,8 +14,9 @@ import (
 
 // Operation names the alknet fixture serves.
 const (
-	echoOp   = "bench/echo"
-	streamOp = "bench/stream"
+	echoOp       = "bench/echo"
+	workerEchoOp = "bench/echo-worker"
+	streamOp     = "bench/stream"
 )
 
 // alknetFixture is a real node (core endpoint with the call adapter on 127.0.0.1:0) serving a
@@ -27,12 +28,22 @@ type alknetFixture struct {
 func newAlknetFixture(tb testing.TB) *alknetFixture {
 	tb.Helper()
 	b := registry.NewBuilder()
-	b.Local(registry.OperationSpec{
-		Name: echoOp, Type: registry.Query, Visibility: registry.External,
-		InputSchema: json.RawMessage(`{"type":"object"}`),
-	}, registry.HandlerFunc(func(_ context.Context, _ *registry.OperationContext, in json.RawMessage) (json.RawMessage, error) {
+	echo := registry.HandlerFunc(func(_ context.Context, _ *registry.OperationContext, in json.RawMessage) (json.RawMessage, error) {
 		return in, nil
-	}), nil, nil, secret.Capabilities{})
+	})
+	// The echo returns at once, so it is declared NonBlocking and runs on the stream's reader;
+	// bench/echo-worker is the same handler dispatched to a worker goroutine.
+	b.Add(&registry.HandlerRegistration{
+		Spec: registry.OperationSpec{
+			Name: echoOp, Type: registry.Query, Visibility: registry.External,
+			InputSchema: json.RawMessage(`{"type":"object"}`),
+		},
+		Handler: echo, Provenance: registry.Local, NonBlocking: true,
+	})
+	b.Local(registry.OperationSpec{
+		Name: workerEchoOp, Type: registry.Query, Visibility: registry.External,
+		InputSchema: json.RawMessage(`{"type":"object"}`),
+	}, echo, nil, nil, secret.Capabilities{})
 	b.LocalStream(registry.OperationSpec{
 		Name: streamOp, Type: registry.Subscription, Visibility: registry.External,
 		InputSchema: json.RawMessage(`{"type":"integer","minimum":2}`),
@@ -78,9 +89,9 @@ func streamValues(ctx context.Context, _ *registry.OperationContext, in json.Raw
 	return nil
 }
 
-// caller returns a caller echoing payload through bench/echo.
-func (a *alknetFixture) caller(ctx context.Context) caller {
-	return func() ([]byte, error) { return a.cc.Call(ctx, echoOp, json.RawMessage(payload)) }
+// caller returns a caller echoing payload through op.
+func (a *alknetFixture) caller(ctx context.Context, op string) caller {
+	return func() ([]byte, error) { return a.cc.Call(ctx, op, json.RawMessage(payload)) }
 }
 
 // subscribe starts an endless subscription of values of size bytes; cancel ends it.

@@ -66,7 +66,8 @@ type caller func() ([]byte, error)
 func (f *fixture) systems(tb testing.TB) map[string]func() caller {
 	ctx := tb.Context()
 	return map[string]func() caller{
-		"alknet": func() caller { return f.alknet.caller(ctx) },
+		"alknet":        func() caller { return f.alknet.caller(ctx, echoOp) },
+		"alknet-worker": func() caller { return f.alknet.caller(ctx, workerEchoOp) },
 		"quicfloor": func() caller {
 			var buf []byte
 			return func() ([]byte, error) { return f.qc.Call(ctx, payload, &buf) }
@@ -87,7 +88,8 @@ func (f *fixture) systems(tb testing.TB) map[string]func() caller {
 }
 
 // order fixes the order sub-benchmarks run in, so every table lists them alike.
-var order = []string{"alknet", "quicfloor", "quicfloor-stream", "grpc"}
+// alknet-worker is the same echo without the NonBlocking declaration.
+var order = []string{"alknet", "alknet-worker", "quicfloor", "quicfloor-stream", "grpc"}
 
 // BenchmarkUnary measures one caller echoing a 64-byte JSON document, one request at a time.
 func BenchmarkUnary(b *testing.B) {
@@ -217,18 +219,20 @@ func TestEchoes(t *testing.T) {
 // registry and the subscription delivers values of the requested size until it is closed.
 func TestAlknetEchoes(t *testing.T) {
 	a := newAlknetFixture(t)
-	call := a.caller(t.Context())
-	for i := range 3 {
-		got, err := call()
-		if err != nil {
-			t.Fatalf("call %d: %v", i, err)
+	for _, op := range []string{echoOp, workerEchoOp} {
+		call := a.caller(t.Context(), op)
+		for i := range 3 {
+			got, err := call()
+			if err != nil {
+				t.Fatalf("%s call %d: %v", op, i, err)
+			}
+			if !bytes.Equal(got, payload) {
+				t.Fatalf("%s call %d = %q, want %q", op, i, got, payload)
+			}
 		}
-		if !bytes.Equal(got, payload) {
-			t.Fatalf("call %d = %q, want %q", i, got, payload)
+		if _, err := a.cc.Call(t.Context(), op, 42); err == nil {
+			t.Fatalf("%s of a non-object input succeeded, want INVALID_INPUT from the schema", op)
 		}
-	}
-	if _, err := a.cc.Call(t.Context(), echoOp, 42); err == nil {
-		t.Fatal("echo of a non-object input succeeded, want INVALID_INPUT from the schema")
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
