@@ -127,7 +127,11 @@ func (c *CallConnection) Call(ctx context.Context, operation string, input any, 
 // start registers, opens, encodes and writes one request. Failures after registration are
 // recorded as the entry's terminal outcome.
 func (c *CallConnection) start(ctx context.Context, deadline time.Time, hasDeadline bool, op string, input []byte, co callOptions, sub bool) (*pendingEntry, error) {
-	p := &pendingEntry{c: c, id: wire.NewRequestID(), parent: co.parent, sub: sub, finalCh: make(chan struct{})}
+	id := co.fixedID
+	if id == "" {
+		id = wire.NewRequestID()
+	}
+	p := &pendingEntry{c: c, id: id, parent: co.parent, sub: sub, finalCh: make(chan struct{})}
 	if hasDeadline {
 		p.deadline = deadline
 	}

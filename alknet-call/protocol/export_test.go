@@ -20,3 +20,9 @@ func (c *CallConnection) Writing() int {
 	}
 	return n
 }
+
+// WithFixedRequestID makes a call use id as its wire id, so tests can provoke id collisions
+// (T-CALLP-32).
+func WithFixedRequestID(id string) CallOption {
+	return func(o *callOptions) { o.fixedID = id }
+}

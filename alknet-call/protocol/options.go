@@ -125,6 +125,7 @@ type callOptions struct {
 	token        auth.AuthToken
 	traceParent  string
 	idSink       *string
+	fixedID      string // tests only: use this wire id instead of a fresh UUID
 }
 
 // WithParent records the local request id of the operation that issues this call, for the
