@@ -54,7 +54,13 @@ type CallConnection struct {
 	closeOnce  sync.Once
 	authFailCh chan struct{} // closed when the authentication budget is exhausted
 	authOnce   sync.Once
-	servedGone chan struct{} // size 1; signalled when a served request finishes
+
+	frameMu      sync.Mutex
+	frameWindow  time.Time     // start of the current one-minute window of framing errors
+	frameErrors  int           // framing errors in that window (CALLP-R161)
+	frameFailCh  chan struct{} // closed when the framing-error budget is exhausted
+	frameFailSet bool          // guarded by frameMu
+	servedGone   chan struct{} // size 1; signalled when a served request finishes
 
 	singleReady chan struct{} // single-stream mode: closed once singleSt is set
 	singleSt    *streamState
@@ -97,6 +103,7 @@ func newCallConnection(d *Dispatcher, c *conn.Connection, co connOptions) *CallC
 		doneCh:      make(chan struct{}),
 		closeCh:     make(chan struct{}),
 		authFailCh:  make(chan struct{}),
+		frameFailCh: make(chan struct{}),
 		servedGone:  make(chan struct{}, 1),
 		singleReady: make(chan struct{}),
 		pool:        newPool(opts.RequestStreams),
@@ -244,6 +251,9 @@ func (c *CallConnection) Serve(ctx context.Context) error {
 	case <-c.doneCh:
 	case <-c.authFailCh:
 		result = fmt.Errorf("call connection: too many failed auth_token resolutions: %w", auth.ErrAuthRequired)
+		c.end(ErrConnectionClosed)
+	case <-c.frameFailCh:
+		result = fmt.Errorf("call connection: more than %d framing errors within a minute: %w", c.opts.MaxFramingErrors, ErrTooManyFramingErrors)
 		c.end(ErrConnectionClosed)
 	}
 	stopAccept()

@@ -21,6 +21,9 @@ var (
 	ErrDuplicateID = errors.New("alknet/call: request id already in flight")
 	// ErrSubscriptionClosed: Next after Close (CALLP-R103).
 	ErrSubscriptionClosed = errors.New("alknet/call: subscription closed")
+	// ErrTooManyFramingErrors: Serve gave up on a connection whose streams kept failing to frame
+	// (more than Options.MaxFramingErrors within a minute, CALLP-R161).
+	ErrTooManyFramingErrors = errors.New("alknet/call: too many framing errors")
 	// ErrShutdown: the cancellation cause of requests still running when the shutdown grace
 	// period ends (CALLP-R82).
 	ErrShutdown = errors.New("alknet/call: shutting down")

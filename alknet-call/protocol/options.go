@@ -23,6 +23,7 @@ type Options struct {
 	ShutdownGrace          time.Duration // graceful-close wait for running requests; default 1.5s
 	RequestStreams         int           // unary calls share this many long-lived request streams (CALLP-R74); default 4; negative = a new stream per request (CALLP-R72)
 	MaxAuthFailures        func() int    // failed auth_token resolutions tolerated per connection; nil or ≤ 0 = unlimited
+	MaxFramingErrors       int           // streams ended by framing errors tolerated per connection within one minute (CALLP-R161); default 64; negative = unlimited
 	Logger                 *slog.Logger  // nil = discard
 }
 
@@ -56,6 +57,9 @@ func (o Options) withDefaults() Options {
 		o.RequestStreams = 0 // stream per request
 	case o.RequestStreams == 0:
 		o.RequestStreams = 4
+	}
+	if o.MaxFramingErrors == 0 {
+		o.MaxFramingErrors = 64
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -233,15 +233,39 @@ func (st *streamState) readEnded(err error) {
 	case errors.Is(err, wire.ErrFrameTooLarge):
 		c.log.Warn("frame too large; stream reset", "err", err)
 		st.reset(wire.StreamCodeFrameTooLarge)
+		c.countFramingError()
 	case errors.Is(err, wire.ErrEmptyFrame), errors.Is(err, wire.ErrTruncatedFrame), errors.Is(err, wire.ErrMalformed):
 		c.log.Warn("bad frame; stream reset", "err", err)
 		st.reset(wire.StreamCodeProtocolViolation)
+		c.countFramingError()
 	default:
 		// The peer reset the stream or stopped reading it (CALLP-R79).
 		st.reset(wire.StreamCodeCancelled)
 	}
 	st.fail()
 	c.dropStream(st)
+}
+
+// countFramingError counts a stream ended by a framing error; more than
+// Options.MaxFramingErrors within one minute end the connection (CALLP-R161): Serve returns
+// ErrTooManyFramingErrors, which an endpoint turns into an internal-error close (CORE-R204).
+func (c *CallConnection) countFramingError() {
+	max := c.opts.MaxFramingErrors
+	if max < 0 {
+		return
+	}
+	now := time.Now()
+	c.frameMu.Lock()
+	defer c.frameMu.Unlock()
+	if now.Sub(c.frameWindow) > time.Minute {
+		c.frameWindow, c.frameErrors = now, 0
+	}
+	c.frameErrors++
+	if c.frameErrors > max && !c.frameFailSet {
+		c.frameFailSet = true
+		c.log.Warn("too many framing errors; giving up on the connection", "remote_addr", c.metadata["remote_addr"], "errors", c.frameErrors)
+		close(c.frameFailCh)
+	}
 }
 
 func (st *streamState) sentSnapshot() []*pendingEntry {
