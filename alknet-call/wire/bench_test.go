@@ -2,6 +2,8 @@ package wire_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,6 +71,44 @@ func BenchmarkValid(b *testing.B) {
 		v := []byte(`"` + strings.Repeat("x", n-2) + `"`)
 		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
 			b.SetBytes(int64(n))
+			for b.Loop() {
+				if !wire.Valid(v) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeSmall decodes the 143-byte E1 request envelope and its payload (§19): the cost of
+// the short strings (keys, ids, event types) every frame has.
+func BenchmarkDecodeSmall(b *testing.B) {
+	body, err := os.ReadFile(filepath.Join("testdata", "golden", "e1-01-requested.frame"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body = body[wire.PrefixLen:]
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := wire.DecodeEnvelope(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := wire.DecodeRequested(e.Payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidEscaped is the strict check of a 64 KiB JSON string full of escapes (JSON text
+// carried as a string), where the scan stops every few bytes.
+func BenchmarkValidEscaped(b *testing.B) {
+	for _, every := range []int{2, 16, 128} {
+		unit := `\"` + strings.Repeat("x", every-2)
+		v := []byte(`"` + strings.Repeat(unit, (64<<10)/every) + `"`)
+		b.Run(fmt.Sprintf("every%dB", every), func(b *testing.B) {
+			b.SetBytes(int64(len(v)))
 			for b.Loop() {
 				if !wire.Valid(v) {
 					b.Fatal("invalid")

@@ -172,7 +172,8 @@ func FuzzStringEncoding(f *testing.F) {
 }
 
 // Valid accepts exactly the bodies encoding/json accepts that are also valid UTF-8, within its
-// nesting limit (CALLP-R17, CALLP-R21); the eight-bytes-at-a-time string scan must not change that.
+// nesting limit (CALLP-R17, CALLP-R21); the word-at-a-time and vectorised string scans must not
+// change that.
 func FuzzValid(f *testing.F) {
 	for _, s := range []string{`{"a":"bcdefghijklmnop\"q\\r"}`, `"0123456789abcdef\u0041"`, "\"tab\there\"", `[1,2.5e3,true,null]`, "\"\xc3\xa9t\xc3\xa9\"", `"unterminated`} {
 		f.Add([]byte(s))

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"strconv"
@@ -44,24 +45,59 @@ var strPlain = func() (t [256]bool) {
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
+	lows  = 0x7f7f7f7f7f7f7f7f
 )
 
-// plainRun returns the index of the first byte at or after i that is not strPlain (or len(b)).
-// It tests eight bytes at a time: a word holds no '"', no '\\' and no control byte exactly when
-// none of its bytes is zero after XOR with '"' or '\\' and none is below 0x20 (the classic
-// has-zero and has-less-than tests, exact for the whole word).
-func plainRun(b []byte, i int) int {
-	for i+8 <= len(b) {
-		w := binary.LittleEndian.Uint64(b[i:])
-		q := w ^ (ones * '"')
-		e := w ^ (ones * '\\')
-		special := ((q - ones) &^ q) | ((e - ones) &^ e) | ((w - ones*0x20) &^ w)
-		if special&highs != 0 {
+// specialBytes returns a word whose byte k has its high bit set exactly when byte k of w (read
+// little-endian) is not strPlain: '"', '\\' or a control byte below 0x20. It works on the low
+// seven bits of each byte, where adding 0x7f or 0x60 cannot carry into the next byte, so the
+// result is exact for every byte (no false positive after a hit, unlike the borrow-based test);
+// bytes with the high bit set are plain and masked out by the final "| w".
+func specialBytes(w uint64) uint64 {
+	m := w & lows
+	notCtl := m + ones*(0x80-0x20)        // high bit set iff low7 >= 0x20
+	notQuote := (m ^ (ones * '"')) + lows // high bit set iff low7 != '"'
+	notBack := (m ^ (ones * '\\')) + lows // high bit set iff low7 != '\\'
+	return ^(notCtl&notQuote&notBack | w) & highs
+}
+
+// shortRun is how far skipString looks word by word before it switches to the vectorised
+// searches of longRun: keys, ids and event types end within it without a call.
+const shortRun = 32
+
+// plainRun returns the index of the first byte in b[i:end] that is not strPlain, or end. It
+// tests eight bytes at a time and is meant for short distances.
+func plainRun(b []byte, i, end int) int {
+	for i+8 <= end {
+		if specialBytes(binary.LittleEndian.Uint64(b[i:])) != 0 {
 			break
 		}
 		i += 8
 	}
-	for i < len(b) && strPlain[b[i]] {
+	for i < end && strPlain[b[i]] {
+		i++
+	}
+	return i
+}
+
+// ctlRun returns the length of the longest prefix of b without a byte below 0x20. It tests 32
+// bytes per branch: a byte is at least 0x20 exactly when its high bit is set or adding 0x60 to
+// its low seven bits sets the high bit (no carry crosses a byte).
+func ctlRun(b []byte) int {
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		c := b[i : i+32 : i+32]
+		w0 := binary.LittleEndian.Uint64(c[0:8])
+		w1 := binary.LittleEndian.Uint64(c[8:16])
+		w2 := binary.LittleEndian.Uint64(c[16:24])
+		w3 := binary.LittleEndian.Uint64(c[24:32])
+		x := (w0 | (w0&lows + ones*0x60)) & (w1 | (w1&lows + ones*0x60)) &
+			(w2 | (w2&lows + ones*0x60)) & (w3 | (w3&lows + ones*0x60))
+		if x&highs != highs {
+			break
+		}
+	}
+	for i < len(b) && b[i] >= 0x20 {
 		i++
 	}
 	return i
@@ -156,40 +192,60 @@ func isHex(c byte) bool {
 
 // skipString validates a string starting at the opening quote. Escapes are checked for shape
 // only; UTF-8 validity of the whole body is checked by the callers before scanning.
+//
+// The first shortRun bytes after the opening quote and after each escape are tested word by word.
+// Past them the string is long: the next '"' and the next '\\' are found with bytes.IndexByte
+// (vectorised) and only the bytes before the nearer one are tested for control bytes. The
+// position of the next '"' is remembered until the scan passes it, so every byte is searched
+// at most once for each of the two bytes and the scan stays linear however many escapes there are.
 func (s *scanner) skipString() error {
-	s.i++ // opening quote
-	for s.i < len(s.b) {
-		s.i = plainRun(s.b, s.i)
-		if s.i >= len(s.b) {
-			break
+	b := s.b
+	i := s.i + 1 // opening quote
+	quote := -1  // index of the first '"' at or after i, valid while quote >= i
+	for {
+		end := min(i+shortRun, len(b))
+		j := plainRun(b, i, end)
+		if j == end {
+			if end == len(b) {
+				return errSyntax // unterminated
+			}
+			if quote < j {
+				k := bytes.IndexByte(b[j:], '"')
+				if k < 0 {
+					return errSyntax // unterminated
+				}
+				quote = j + k
+			}
+			stop := quote
+			if k := bytes.IndexByte(b[j:quote], '\\'); k >= 0 {
+				stop = j + k
+			}
+			j += ctlRun(b[j:stop])
 		}
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
+		// j < len(b): b[j] is '"', '\\' or a control byte.
+		switch b[j] {
+		case '"':
+			s.i = j + 1
 			return nil
-		case c < 0x20:
-			return errSyntax
-		case c == '\\':
-			if s.i+1 >= len(s.b) {
+		case '\\':
+			if j+1 >= len(b) {
 				return errSyntax
 			}
-			switch s.b[s.i+1] {
+			switch b[j+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i += 2
+				i = j + 2
 			case 'u':
-				if s.i+6 > len(s.b) || !isHex(s.b[s.i+2]) || !isHex(s.b[s.i+3]) || !isHex(s.b[s.i+4]) || !isHex(s.b[s.i+5]) {
+				if j+6 > len(b) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
 					return errSyntax
 				}
-				s.i += 6
+				i = j + 6
 			default:
 				return errSyntax
 			}
 		default:
-			s.i++
+			return errSyntax
 		}
 	}
-	return errSyntax
 }
 
 // str decodes the string starting at the opening quote. Unlike skipString it rejects escapes that
