@@ -10,7 +10,8 @@ import (
 )
 
 func main() {
+	restoreGC := cli.ShortLivedGC()
 	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Stdio{
-		In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Terminal: cli.OpenTerminal,
+		In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Terminal: cli.OpenTerminal, Serving: restoreGC,
 	}))
 }

@@ -17,10 +17,13 @@ import (
 // Stdio is the command's view of the outside world (CLI-R1). Terminal opens the controlling
 // terminal for prompts and for showing a mnemonic; nil, or an error from it, means "no
 // terminal". In-process tests leave it nil so they can never prompt on the developer's shell.
+// Serving, when set, is called once as serve starts: the binary restores there the garbage
+// collector target it lowered for short-lived commands (ShortLivedGC).
 type Stdio struct {
 	In       io.Reader
 	Out, Err io.Writer
 	Terminal func() (*os.File, error)
+	Serving  func()
 }
 
 // OpenTerminal opens the controlling terminal (/dev/tty). A process without one (setsid,
