@@ -192,62 +192,6 @@ func TestReloadConnectors(t *testing.T) {
 	pa.stop(syscall.SIGINT)
 }
 
-// CLI-T20 (last part), CLI-R48: with call.import_from_inbound_peers = false the head lists its
-// inbound worker with imported_ops 0, a route pinned to it answers NOT_FOUND (nothing in its
-// set), and the worker can still call the head's operations with its key.
-func TestHeadWithoutInboundImport(t *testing.T) {
-	t.Parallel()
-	a, c := newNode(t), newNode(t)
-	cpw := c.initNode()
-	r := c.run("", "identity", "show", "--json")
-	var id struct {
-		Fingerprint string `json:"fingerprint"`
-	}
-	_ = json.Unmarshal([]byte(r.out), &id)
-	acfg := filepath.Join(a.home, ".config", "alknet", "config.toml")
-	if err := os.MkdirAll(filepath.Dir(acfg), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	abody := "[call]\nimport_from_inbound_peers = false\n\n[[route]]\nname = \"cluster/info-c\"\ntarget = \"node/info\"\npeer = \"c\"\nscopes = [\"cluster:read\"]\ngrant = [\"node:read\"]\n"
-	if err := os.WriteFile(acfg, []byte(abody), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pa := a.serve()
-	if r := a.run("", "peers", "add", "c", "--fingerprint", id.Fingerprint, "--scope", "node:read"); r.code != 0 {
-		t.Fatalf("a peers add c: %+v", r)
-	}
-	if r := c.run("", "peers", "add", "a", "--fingerprint", pa.ready.Fingerprint); r.code != 0 {
-		t.Fatalf("c peers add a: %+v", r)
-	}
-	ccfg := filepath.Join(c.home, ".config", "alknet", "config.toml")
-	cbody := "[[connect]]\npeer_id = \"a\"\naddr = \"" + pa.ready.Listen + "\"\nimport = false\nbackoff_min = \"100ms\"\nbackoff_max = \"500ms\"\n"
-	if err := os.WriteFile(ccfg, []byte(cbody), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pc := c.serve("--passphrase-file", cpw)
-	topo := createKey(t, a, "ops:topology")
-	eventually(t, "c attached on a", func() bool {
-		for _, p := range nodePeers(t, a, topo) {
-			if p.PeerID == "c" && p.Direction == "inbound" && p.State == "connected" {
-				return true
-			}
-		}
-		return false
-	})
-	r = a.run("", "call", "/node/peers", "--token-file", topo, "--json")
-	if !strings.Contains(r.out, `"imported_ops":0`) {
-		t.Fatalf("imported_ops: %s", r.out)
-	}
-	cluster := createKey(t, a, "cluster:read")
-	expectError(t, a.run("", "call", "/cluster/info-c", "--token-file", cluster, "--json"), 4, "NOT_FOUND")
-	asC := []string{"--as-node", "--passphrase-file", cpw, "--addr", pa.ready.Listen, "--pin", pa.ready.Fingerprint}
-	if r := c.run("", append([]string{"call", "/node/info"}, asC...)...); r.code != 0 {
-		t.Fatalf("c calling a's node/info with its key: %+v", r)
-	}
-	pc.stop(syscall.SIGINT)
-	pa.stop(syscall.SIGINT)
-}
-
 // CLI-R40, CLI-T36 (part): a connector authenticates with a decrypted auth_credential (an API
 // key of the head); the head resolves the token, and neither node's /metrics holds the token,
 // its prefix or the credential.
@@ -305,9 +249,14 @@ func TestConnectorWithCredential(t *testing.T) {
 // head, both sides import each other's operations, and the head's peer-pinned routes answer with
 // each worker's /node/info; a killed worker's route answers NOT_FOUND while the other still works,
 // and once the worker is restarted it reconnects, is re-imported and its route answers again.
+// Finally the head is restarted on the same home, address and identity with
+// call.import_from_inbound_peers = false: the running workers reconnect with backoff and are
+// listed inbound with imported_ops 0, both routes answer NOT_FOUND, and a worker can still call
+// the head's /node/info with its key (CLI-R48).
 func TestHeadRoutesToWorkers(t *testing.T) {
 	t.Parallel()
 	a := newNode(t)
+	apw := a.initNode() // a persistent identity: the workers' pins must survive the head's restart
 	write := func(n *node, body string) {
 		cfg := filepath.Join(n.home, ".config", "alknet", "config.toml")
 		if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
@@ -320,8 +269,9 @@ func TestHeadRoutesToWorkers(t *testing.T) {
 	route := func(name, peer string) string {
 		return "[[route]]\nname = \"" + name + "\"\ntarget = \"node/info\"\npeer = \"" + peer + "\"\ntype = \"query\"\nscopes = [\"cluster:read\"]\ngrant = [\"node:read\"]\n\n"
 	}
-	write(a, "[node]\nname = \"head-a\"\n\n[limits]\nidle_timeout = \"3s\"\n\n"+route("cluster/info-b", "b")+route("cluster/info-c", "c"))
-	pa := a.serve()
+	headConfig := "[node]\nname = \"head-a\"\n\n[limits]\nidle_timeout = \"3s\"\n\n" + route("cluster/info-b", "b") + route("cluster/info-c", "c")
+	write(a, headConfig)
+	pa := a.serve("--passphrase-file", apw)
 	topo := createKey(t, a, "ops:topology")
 	cluster := createKey(t, a, "cluster:read")
 	workers := map[string]*proc{}
@@ -389,6 +339,71 @@ func TestHeadRoutesToWorkers(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, `"name":"worker-c"`) {
 		t.Fatalf("routed call to the restarted c: %+v", r)
 	}
+
+	// Restart the head on the same config directory, store, keystore and address with inbound
+	// import off (CLI-R48); b and c keep running and reconnect with their backoff.
+	if code := pa.stop(syscall.SIGINT); code != 0 {
+		t.Fatalf("head exit %d:\n%s", code, pa.stderr.String())
+	}
+	write(a, "[call]\nimport_from_inbound_peers = false\n\n"+headConfig)
+	headFP := pa.ready.Fingerprint
+	pa = a.serve("--passphrase-file", apw, "--listen", pa.ready.Listen)
+	if pa.ready.Fingerprint != headFP {
+		t.Fatalf("the restarted head presents %s, want its keystore's %s", pa.ready.Fingerprint, headFP)
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("restarted head:\n%s", tail(pa.stderr.String()))
+		}
+	}()
+	type inboundView struct {
+		PeerID      string `json:"peer_id"`
+		Direction   string `json:"direction"`
+		State       string `json:"state"`
+		ImportedOps int    `json:"imported_ops"`
+	}
+	inbound := func() map[string]inboundView {
+		r := a.run("", "call", "/node/peers", "--token-file", topo, "--json")
+		var ps []inboundView
+		if r.code != 0 || json.Unmarshal([]byte(r.out), &ps) != nil {
+			t.Fatalf("/node/peers on the restarted head: %+v", r)
+		}
+		m := map[string]inboundView{}
+		for _, p := range ps {
+			if p.Direction == "inbound" && p.State == "connected" {
+				m[p.PeerID] = p
+			}
+		}
+		return m
+	}
+	eventually(t, "b and c reconnected inbound to the restarted head", func() bool {
+		m := inbound()
+		_, b := m["b"]
+		_, c := m["c"]
+		return b && c
+	})
+	noImports := func(when string) {
+		t.Helper()
+		m := inbound()
+		for _, w := range []string{"b", "c"} {
+			p, ok := m[w]
+			if !ok {
+				t.Fatalf("%s: %s is not listed inbound and connected: %+v", when, w, m)
+			}
+			if p.ImportedOps != 0 {
+				t.Fatalf("%s: %s listed with imported_ops %d, want 0 (import_from_inbound_peers = false)", when, w, p.ImportedOps)
+			}
+		}
+	}
+	noImports("after reconnecting")
+	for _, w := range []string{"b", "c"} {
+		expectError(t, a.run("", "call", "/cluster/info-"+w, "--token-file", cluster, "--json"), 4, "NOT_FOUND")
+	}
+	asB := []string{"--as-node", "--passphrase-file", passphrases["b"], "--addr", pa.ready.Listen, "--pin", pa.ready.Fingerprint}
+	if r := homes["b"].run("", append([]string{"call", "/node/info", "--json"}, asB...)...); r.code != 0 || !strings.Contains(r.out, `"name":"head-a"`) {
+		t.Fatalf("b calling the restarted head's node/info with its key: %+v", r)
+	}
+	noImports("after the routed calls")
 	workers["c"].stop(syscall.SIGINT)
 	workers["b"].stop(syscall.SIGINT)
 	pa.stop(syscall.SIGINT)

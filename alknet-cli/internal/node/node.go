@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -354,7 +355,7 @@ type tracker struct {
 	// outbound lists the connectors' entries; set before the endpoint starts.
 	outbound func() []builtin.Peer
 	mu       sync.Mutex
-	in       map[string]trackedConn // guarded by mu; newest connection per peer id
+	in       map[string][]trackedConn // guarded by mu; live connections per peer id, oldest first
 }
 
 type trackedConn struct {
@@ -363,7 +364,7 @@ type trackedConn struct {
 }
 
 func newTracker(log *slog.Logger, peers *registry.PeerSet, imp bool) *tracker {
-	return &tracker{log: log, peers: peers, importOn: imp, in: map[string]trackedConn{}}
+	return &tracker{log: log, peers: peers, importOn: imp, in: map[string][]trackedConn{}}
 }
 
 func (t *tracker) hook(ctx context.Context, c *protocol.CallConnection) error {
@@ -405,12 +406,17 @@ func (t *tracker) hook(ctx context.Context, c *protocol.CallConnection) error {
 		t.log.Debug("cannot attach an inbound peer", "peer_id", pid, "err", err)
 	}
 	t.mu.Lock()
-	t.in[pid] = trackedConn{c: c, since: time.Now()}
+	t.in[pid] = append(t.in[pid], trackedConn{c: c, since: time.Now()})
 	t.mu.Unlock()
 	<-ctx.Done()
+	// Only this connection goes: an older one of the same peer that is still up (a worker's
+	// connector while a one-shot `call --as-node` came and went) is listed again (CLI-R48).
 	t.mu.Lock()
-	if cur, ok := t.in[pid]; ok && cur.c == c {
+	live := slices.DeleteFunc(t.in[pid], func(tc trackedConn) bool { return tc.c == c })
+	if len(live) == 0 {
 		delete(t.in, pid)
+	} else {
+		t.in[pid] = live
 	}
 	t.mu.Unlock()
 	return nil
@@ -420,7 +426,8 @@ func (t *tracker) list() []builtin.Peer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]builtin.Peer, 0, len(t.in))
-	for id, tc := range t.in {
+	for id, conns := range t.in {
+		tc := conns[len(conns)-1] // the newest, which is the one routing uses (ROUTE-R7)
 		fp := tc.c.RemoteFingerprint()
 		addr := tc.c.RemoteAddr().String()
 		since := tc.since.UTC().Format(time.RFC3339)

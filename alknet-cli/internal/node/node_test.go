@@ -299,6 +299,81 @@ func TestInboundPeerAttachedWithoutImport(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 }
 
+// CLI-R48, cli.md §7.12 /node/peers: a peer with two live inbound connections is listed with the
+// newest; when that one closes, the older one that is still up is listed again (a worker's
+// connector while a one-shot `alknet call --as-node` with the same key came and went).
+func TestInboundPeerListedWhileAConnectionLives(t *testing.T) {
+	r := start(t, func(c *config.Config) { c.Call.ImportFromInboundPeers = false })
+	key, _ := tlsconf.GenerateEd25519Key()
+	fp := fingerprint.FromEd25519(key.Public())
+	if _, err := r.st.Identities().CreatePeer(t.Context(), auth.PeerEntry{PeerID: "b", Fingerprints: []string{fp}, Scopes: []string{"ops:topology"}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, ok := r.st.Identities().ResolveFingerprint(t.Context(), fp); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("peer never resolved")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	asB := func() *client.Client {
+		cl, err := client.Dial(t.Context(), client.Options{Addr: r.ready.Listen, Pins: []string{r.ready.Fingerprint},
+			Identity: &tlsconf.Identity{Kind: tlsconf.KindRawKey, Key: key}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	// listedAddr is the remote_addr of b's inbound entry on /node/peers, "" when b is not listed.
+	listedAddr := func(cl *client.Client) string {
+		out, err := cl.Call(t.Context(), "/node/peers", nil)
+		if err != nil {
+			t.Fatalf("/node/peers: %v", err)
+		}
+		var ps []struct {
+			PeerID     string `json:"peer_id"`
+			Direction  string `json:"direction"`
+			RemoteAddr string `json:"remote_addr"`
+		}
+		if err := json.Unmarshal(out, &ps); err != nil {
+			t.Fatalf("/node/peers = %s: %v", out, err)
+		}
+		for _, p := range ps {
+			if p.PeerID == "b" && p.Direction == "inbound" {
+				return p.RemoteAddr
+			}
+		}
+		return ""
+	}
+	waitListed := func(cl *client.Client, what string, ok func(addr string) bool) string {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			addr := listedAddr(cl)
+			if ok(addr) {
+				return addr
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s (b listed with remote_addr %q)", what, addr)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	older := asB()
+	defer older.Close()
+	first := waitListed(older, "b listed with its first connection", func(a string) bool { return a != "" })
+	newer := asB()
+	waitListed(older, "b listed with its newer connection", func(a string) bool { return a != "" && a != first })
+	newer.Close()
+	waitListed(older, "b listed again with the connection that is still up", func(a string) bool { return a == first })
+	if got := listedAddr(older); got != first {
+		t.Fatalf("b listed with %q after the newer connection closed, want %q", got, first)
+	}
+}
+
 // CLI-R75, CLI-R76: routes are Layer 0 operations with their own access control and their own
 // composition authority; a peer-pinned route with no such peer attached answers NOT_FOUND
 // (ROUTE-R5).
