@@ -80,20 +80,27 @@ func plainRun(b []byte, i, end int) int {
 	return i
 }
 
-// ctlRun returns the length of the longest prefix of b without a byte below 0x20. It tests 32
-// bytes per branch: a byte is at least 0x20 exactly when its high bit is set or adding 0x60 to
-// its low seven bits sets the high bit (no carry crosses a byte).
+// noCtl returns a word whose byte k has its high bit set exactly when byte k of w is at least
+// 0x20, that is when one of its top three bits is set. The shifts move bits 6 and 5 of each byte
+// into its bit 7 and never carry a bit of one byte into the high bit of another.
+func noCtl(w uint64) uint64 { return w | w<<1 | w<<2 }
+
+// ctlRun returns the length of the longest prefix of b without a byte below 0x20. It tests 64
+// bytes per branch, combining the words pairwise so that the ANDs do not form one long chain.
 func ctlRun(b []byte) int {
 	i := 0
-	for ; i+32 <= len(b); i += 32 {
-		c := b[i : i+32 : i+32]
-		w0 := binary.LittleEndian.Uint64(c[0:8])
-		w1 := binary.LittleEndian.Uint64(c[8:16])
-		w2 := binary.LittleEndian.Uint64(c[16:24])
-		w3 := binary.LittleEndian.Uint64(c[24:32])
-		x := (w0 | (w0&lows + ones*0x60)) & (w1 | (w1&lows + ones*0x60)) &
-			(w2 | (w2&lows + ones*0x60)) & (w3 | (w3&lows + ones*0x60))
-		if x&highs != highs {
+	for ; i+64 <= len(b); i += 64 {
+		c := b[i : i+64 : i+64]
+		x0 := noCtl(binary.LittleEndian.Uint64(c[0:8])) & noCtl(binary.LittleEndian.Uint64(c[8:16]))
+		x1 := noCtl(binary.LittleEndian.Uint64(c[16:24])) & noCtl(binary.LittleEndian.Uint64(c[24:32]))
+		x2 := noCtl(binary.LittleEndian.Uint64(c[32:40])) & noCtl(binary.LittleEndian.Uint64(c[40:48]))
+		x3 := noCtl(binary.LittleEndian.Uint64(c[48:56])) & noCtl(binary.LittleEndian.Uint64(c[56:64]))
+		if (x0&x1)&(x2&x3)&highs != highs {
+			break
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		if noCtl(binary.LittleEndian.Uint64(b[i:]))&highs != highs {
 			break
 		}
 	}
