@@ -268,8 +268,8 @@ func TestTimeoutMSReceiver(t *testing.T) {
 			{"subscription, invalid, capped", wCapped, frCapped, "/x/sub", `"x"`, "2000"},
 			{"subscription, smaller than MaxSubscriptionTimeout", wCapped, frCapped, "/x/sub", "700", "700"},
 		} {
-			// Every request has its own id: a served entry may still exist for a moment after its
-			// terminal frame was written.
+			// Every request has its own id, so that no case depends on reusing one (see
+			// bugServedIDReuse).
 			send(tc.w, tc.name, tc.op, tc.timeout)
 			e := nextFrame(t, tc.fr, tc.name)
 			if e.Type != wire.EventResponded || string(e.Responded().Output) != tc.want {
