@@ -117,3 +117,38 @@ func BenchmarkValidEscaped(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkValidText is the strict check of 64 KiB JSON strings of non-ASCII text: Latin text
+// with an accented letter every few words, and CJK text (three-byte sequences only).
+func BenchmarkValidText(b *testing.B) {
+	for _, tc := range []struct{ name, unit string }{
+		{"latin", "le café était très fort, "},
+		{"cjk", "日本語のテキスト"},
+	} {
+		v := []byte(`"` + strings.Repeat(tc.unit, (64<<10)/len(tc.unit)) + `"`)
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(v)))
+			for b.Loop() {
+				if !wire.Valid(v) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEncodeSmall builds the 147-byte E1 request frame (§19): the cost of the short strings
+// (event type, id, operation id) every frame has.
+func BenchmarkEncodeSmall(b *testing.B) {
+	r := wire.Requested{OperationID: "/fs/readFile", Input: []byte(`{"path":"/etc/hostname"}`)}
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		var err error
+		buf, err = wire.AppendRequestedFrame(buf[:0], "5f0c3a1e-8b2d-4c7e-9f10-2a3b4c5d6e7f", r, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(buf)))
+}

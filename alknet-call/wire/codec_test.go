@@ -374,6 +374,21 @@ func TestStringEncodingMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// The eight-bytes-at-a-time prefix of the string encoder hands over to the byte loop at the right
+// place: every byte that needs an escape or a UTF-8 check, at every position of the first words
+// (CALLP-R26).
+func TestStringEncodingEveryPosition(t *testing.T) {
+	t.Parallel()
+	specials := []string{"\"", "\\", "\x00", "\x1f", "\x7f", "<", "\xc3\xa9", "\u2028", "\xff", "\xe2\x82", "\xed\xa0\x80"}
+	for n := 0; n <= 26; n++ {
+		for pos := 0; pos <= n; pos++ {
+			for _, sp := range specials {
+				checkStringEncoding(t, strings.Repeat("a", pos)+sp+strings.Repeat("b", n-pos))
+			}
+		}
+	}
+}
+
 func checkStringEncoding(t *testing.T, s string) {
 	t.Helper()
 	var buf bytes.Buffer

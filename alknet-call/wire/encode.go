@@ -12,8 +12,19 @@ const hexDigits = "0123456789abcdef"
 // as \ufffd, U+2028 and U+2029 as \u2028 and \u2029, everything else verbatim.
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	// Ids, event types, operation ids and codes are plain ASCII: skip such bytes eight at a time.
+	i := 0
+	for i+8 <= len(s) {
+		t := s[i : i+8] // one bounds check; the eight loads combine into one
+		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		if specialBytes(w)|w&highs != 0 { // an escape, or a byte of a multi-byte sequence
+			break
+		}
+		i += 8
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' {
