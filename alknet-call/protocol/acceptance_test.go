@@ -268,8 +268,6 @@ func TestTimeoutMSReceiver(t *testing.T) {
 			{"subscription, invalid, capped", wCapped, frCapped, "/x/sub", `"x"`, "2000"},
 			{"subscription, smaller than MaxSubscriptionTimeout", wCapped, frCapped, "/x/sub", "700", "700"},
 		} {
-			// Every request has its own id, so that no case depends on reusing one (see
-			// bugServedIDReuse).
 			send(tc.w, tc.name, tc.op, tc.timeout)
 			e := nextFrame(t, tc.fr, tc.name)
 			if e.Type != wire.EventResponded || string(e.Responded().Output) != tc.want {
@@ -560,9 +558,6 @@ func TestChainExpiry(t *testing.T) {
 	waitFor(t, "B to receive call.aborted", func() bool { return tapB.count(wire.EventAborted, bID) > 0 })
 	waitFor(t, "C to receive call.aborted", func() bool { return tapC.count(wire.EventAborted, cID) > 0 })
 	nB, nC := tapB.count(wire.EventAborted, bID), tapC.count(wire.EventAborted, cID)
-	if nB == 2 || nC == 2 {
-		t.Skipf("B received %d and C %d call.aborted for their served ids: %s", nB, nC, bugAbortOnCrossingTerminal)
-	}
 	if nB != 1 {
 		t.Errorf("B received %d call.aborted for its served id, want 1", nB)
 	}
@@ -571,19 +566,12 @@ func TestChainExpiry(t *testing.T) {
 	}
 }
 
-// bugAbortOnCrossingTerminal names a known engine defect: CallConnection remembers a call that
-// its own abort or deadline ended as "resolved" on a shared request stream (streamState.finished),
-// so the handler side's crossing terminal event (TIMEOUT) is answered with a second call.aborted
-// (deliver, CALLP-R106 branch), where CALLP-R122 says the late terminal is ignored.
-const bugAbortOnCrossingTerminal = "known defect, CALLP-R122: a terminal event crossing the requester's own abort is answered with a second call.aborted"
-
 // CALLP-R122, R31 (T-CALLP-82's "exactly one call.aborted"): on a shared request stream the
 // requester aborts a call, the handler side's terminal event crosses the abort, and the requester
 // ignores it: the handler side sees exactly one call.aborted for the id. The accepting side is
 // driven by hand; a second call's answer, written behind the crossing terminal, shows the terminal
 // was read before the third request is looked at.
 func TestTerminalCrossingAbortIgnored(t *testing.T) {
-	t.Skip(bugAbortOnCrossingTerminal)
 	t.Parallel()
 	d := &protocol.Dispatcher{Invoker: newRegistry(t, ops{}, nil), Options: protocol.Options{RequestStreams: 1}}
 	cl, sv := coretest.Pair(t, protocol.ALPN)
@@ -641,16 +629,9 @@ func TestTerminalCrossingAbortIgnored(t *testing.T) {
 	waitEmpty(t, dialer)
 }
 
-// bugServedIDReuse names a known engine defect: the handler side writes a request's terminal
-// frame before it removes the request from its served table (answer, answerTimeout and complete
-// call writeServed, then finishServed), so a requester that reuses the id as soon as it has read
-// the answer can find its new request dropped as a duplicate (CALLP-R63) and never answered.
-const bugServedIDReuse = "known defect, CALLP-R61/R68: an id reused right after its terminal frame was read is dropped as a duplicate"
-
 // CALLP-R61, R68: an id may be reused once the requester has seen the earlier request's terminal
 // event; the handler side answers every reuse.
 func TestServedIDReusableAfterTerminal(t *testing.T) {
-	t.Skip(bugServedIDReuse)
 	t.Parallel()
 	d := &protocol.Dispatcher{Invoker: newRegistry(t, ops{"x/echo": echo()}, nil)}
 	cl, acc := rawAcceptor(t, d)

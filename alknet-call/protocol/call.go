@@ -16,9 +16,10 @@ import (
 
 // result is the terminal outcome of a pending request.
 type result struct {
-	val json.RawMessage
-	err error
-	end bool // subscription ended normally
+	val      json.RawMessage
+	err      error
+	end      bool // subscription ended normally
+	answered bool // decided by an event the handler side sent, not by this side (CALLP-R106, R122)
 }
 
 // pendingEntry is one request this side sent and has not seen terminate (CALLP-R66).
@@ -43,7 +44,6 @@ func (p *pendingEntry) finish(r result) bool {
 		return false
 	}
 	p.final = r
-	close(p.finalCh)
 	c := p.c
 	c.mu.Lock()
 	if c.pending[p.id] == p {
@@ -53,6 +53,7 @@ func (p *pendingEntry) finish(r result) bool {
 	if st := p.st.Load(); st != nil {
 		st.finished(p)
 	}
+	close(p.finalCh) // after the entry is gone, so the id is free again when the caller returns (CALLP-R61)
 	return true
 }
 
@@ -351,7 +352,7 @@ func (c *CallConnection) deliver(st *streamState, e wire.Envelope) {
 	case wire.EventResponded:
 		out := e.Responded().Output
 		if !p.sub {
-			p.finish(result{val: out})
+			p.finish(result{val: out, answered: true})
 			return
 		}
 		select {
@@ -362,7 +363,7 @@ func (c *CallConnection) deliver(st *streamState, e wire.Envelope) {
 		}
 	case wire.EventCompleted:
 		if !p.sub {
-			p.finish(result{err: errStreamClosed()}) // CALLP-R107
+			p.finish(result{err: errStreamClosed(), answered: true}) // CALLP-R107
 			return
 		}
 		p.finish(result{end: true})
@@ -375,10 +376,11 @@ func (c *CallConnection) deliver(st *streamState, e wire.Envelope) {
 			// CALLP-R132, R137: the requester's own deadline passed before this answer was
 			// read (its timer has just not run yet), so the outcome is the local TIMEOUT. A
 			// handler side whose deadline came from our timeout_ms can only answer after it.
-			p.finish(result{err: timeoutError().WithCause(context.DeadlineExceeded)})
+			// The expiry still sends call.aborted, as if the timer had run first.
+			c.abortRequest(p, timeoutError().WithCause(context.DeadlineExceeded))
 			return
 		}
-		p.finish(result{err: ce})
+		p.finish(result{err: ce, answered: true})
 	}
 }
 

@@ -49,10 +49,15 @@ func (c *CallConnection) dispatch(st *streamState, e wire.Envelope, readTime tim
 	ctx, cancel := context.WithCancelCause(c.baseCtx)
 	se := &servedEntry{id: e.ID, st: st, ctx: ctx, cancel: cancel}
 	c.mu.Lock()
-	if _, dup := c.served[e.ID]; dup || isClosed(c.doneCh) {
+	// An entry whose outcome is already decided (its terminal frame may still be being written)
+	// is no longer in flight: the requester may reuse the id once it read the answer (CALLP-R61),
+	// so the new request takes its place in the table (finishServed removes only its own entry).
+	old := c.served[e.ID]
+	inFlight := old != nil && !old.term.Load()
+	if inFlight || isClosed(c.doneCh) {
 		c.mu.Unlock()
 		cancel(nil)
-		if dup {
+		if inFlight {
 			c.log.Warn("duplicate in-flight request id dropped", "request_id", e.ID) // CALLP-R63
 		}
 		return

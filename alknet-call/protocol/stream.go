@@ -34,7 +34,9 @@ type streamState struct {
 // maxResolved bounds the ids a shared stream remembers for CALLP-R106.
 const maxResolved = 256
 
-// finished forgets a request sent on a shared stream, remembering its id for CALLP-R106.
+// finished forgets a request sent on a shared stream, remembering its id for CALLP-R106 when
+// an answer of the handler side resolved it. A call this side ended itself (abort, deadline) is
+// not remembered: its late terminal crosses the abort and is ignored (CALLP-R122).
 func (st *streamState) finished(p *pendingEntry) {
 	if !st.shared {
 		return
@@ -42,7 +44,7 @@ func (st *streamState) finished(p *pendingEntry) {
 	st.mu.Lock()
 	if st.sent[p.id] == p {
 		delete(st.sent, p.id)
-		if !p.sub {
+		if !p.sub && p.final.answered {
 			if len(st.resolved) == maxResolved {
 				st.resolved = st.resolved[1:]
 			}
