@@ -245,3 +245,15 @@ func TestSamples(t *testing.T) {
 		}
 	}
 }
+
+// CORE-R1001: peer ids are 1–63 characters of [a-z0-9.-] starting with a letter or digit.
+func TestValidPeerID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"a": true, "worker-1": true, "b.example": true, "0": true, strings.Repeat("a", 63): true,
+		"": false, "-a": false, ".a": false, "A": false, "a_b": false, "a b": false, "é": false, strings.Repeat("a", 64): false,
+	} {
+		if got := config.ValidPeerID(id); got != want {
+			t.Errorf("ValidPeerID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}

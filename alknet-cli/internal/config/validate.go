@@ -5,11 +5,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/alknet/alknet/alknet-call/registry"
+	"github.com/alknet/alknet/alknet-core/auth"
 )
 
 // Builtins are the operation names a node registers itself (call module built-ins and the
@@ -19,11 +19,10 @@ var Builtins = []string{
 	"node/ping", "node/info", "node/peers", "node/whoami", "node/heartbeat", "node/wait",
 }
 
-// peerIDPattern is CORE-R1001: 1–63 characters of [a-z0-9.-], starting with a letter or digit.
-var peerIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,62}$`)
-
-// ValidPeerID reports whether id is a valid peer_id (CORE-R1001).
-func ValidPeerID(id string) bool { return peerIDPattern.MatchString(id) }
+// ValidPeerID reports whether id is a valid peer_id (CORE-R1001: 1–63 characters of [a-z0-9.-],
+// starting with a letter or digit). It is core's check: the equivalent regular expression, compiled
+// at package initialisation, cost every command 0.3 ms and 750 allocations (CLI-B1).
+func ValidPeerID(id string) bool { return auth.ValidPeerID(id) }
 
 type validator struct {
 	idx   *docIndex
