@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -11,14 +12,22 @@ import (
 var firstGC = regexp.MustCompile(`gc 1 @[^\n]*?(\d+) MB goal`)
 
 // CLI-B1: a one-shot `alknet call` finishes without a garbage collection (its first goal is 16 MB,
-// ShortLivedGCPercent), a GOGC in the environment still wins, and serve runs at the runtime's
-// default target (first goal 4 MB).
+// ShortLivedGCPercent), a GOGC in the environment still wins, and the other commands — init,
+// which runs Argon2id, and serve — run at the runtime's default target (first goal 4 MB).
 func TestShortLivedCommandsSkipCollection(t *testing.T) {
 	t.Parallel()
 	n := newNode(t)
 	n.env = append(n.env, "GODEBUG=gctrace=1")
-	p := n.serve()
-	r := n.run("", "call", "/node/ping")
+	pw := secretFile(t, "passphrase for "+n.home+"\n")
+	r := n.run("", append([]string{"init", "--passphrase-file", pw, "--mnemonic-out", filepath.Join(t.TempDir(), "words"), "--json"}, minKDF...)...)
+	if r.code != 0 {
+		t.Fatalf("init: %+v", r)
+	}
+	if m := firstGC.FindStringSubmatch(r.err); m == nil || m[1] != "4" {
+		t.Fatalf("init's first collection = %q, want the runtime default goal of 4 MB:\n%s", m, r.err)
+	}
+	p := n.serve("--passphrase-file", pw)
+	r = n.run("", "call", "/node/ping")
 	if r.code != 0 || !strings.Contains(r.out, `"echo":null`) {
 		t.Fatalf("call /node/ping: %+v", r)
 	}

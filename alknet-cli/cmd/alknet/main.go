@@ -12,6 +12,6 @@ import (
 func main() {
 	restoreGC := cli.ShortLivedGC()
 	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Stdio{
-		In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Terminal: cli.OpenTerminal, Serving: restoreGC,
+		In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Terminal: cli.OpenTerminal, RestoreGC: restoreGC,
 	}))
 }

@@ -38,6 +38,7 @@ type connFlags struct {
 }
 
 func (c *connFlags) register(cmd *cobra.Command) {
+	cmd.Annotations = map[string]string{clientAnnotation: "true"} // keeps ShortLivedGCPercent (CLI-B1)
 	fs := cmd.Flags()
 	fs.StringVar(&c.addr, "addr", "", "node address HOST:PORT (default: the local node)")
 	fs.StringVar(&c.peer, "peer", "", "a configured peer: its fingerprints verify the server")

@@ -17,13 +17,13 @@ import (
 // Stdio is the command's view of the outside world (CLI-R1). Terminal opens the controlling
 // terminal for prompts and for showing a mnemonic; nil, or an error from it, means "no
 // terminal". In-process tests leave it nil so they can never prompt on the developer's shell.
-// Serving, when set, is called once as serve starts: the binary restores there the garbage
-// collector target it lowered for short-lived commands (ShortLivedGC).
+// RestoreGC, when set, is called before any command other than call, subscribe and ops runs: the
+// binary gives back there the garbage collector target it raised for those (ShortLivedGC).
 type Stdio struct {
-	In       io.Reader
-	Out, Err io.Writer
-	Terminal func() (*os.File, error)
-	Serving  func()
+	In        io.Reader
+	Out, Err  io.Writer
+	Terminal  func() (*os.File, error)
+	RestoreGC func()
 }
 
 // OpenTerminal opens the controlling terminal (/dev/tty). A process without one (setsid,
@@ -47,6 +47,7 @@ func Main(ctx context.Context, args []string, stdio Stdio) int {
 	}
 	inv := &invocation{stdio: stdio}
 	root := inv.newRoot()
+	restoreGCUnlessClient(root, args, stdio.RestoreGC)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -42,9 +42,6 @@ func (inv *invocation) newServeCmd() *cobra.Command {
 		Short: "Run the node (embedded defaults when nothing is configured)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if inv.stdio.Serving != nil {
-				inv.stdio.Serving() // the node runs for long: the runtime's GC target back (CLI-B1)
-			}
 			// serve has its own signal handling (CLI-R50) instead of run's.
 			ctx, cancel := context.WithCancelCause(cmd.Context())
 			defer cancel(nil)
