@@ -131,14 +131,19 @@ func TestRunsMatchByteLoops(t *testing.T) {
 				}
 			}
 		}
-		for n := 0; n <= shortRun+2; n++ {
+		for n := 0; n <= 26; n++ { // three words and a tail, bounded by b or by an earlier end
 			for pos := 0; pos < n; pos++ {
 				b := b[:n]
 				copy(b, filler)
 				b[pos] = byte(c)
 				for start := 0; start <= pos && start < 10; start++ {
-					if got, want := plainRun(b, start, n), naivePlain(b, start); got != want {
-						t.Fatalf("byte %#x at %d of %d, start %d: plainRun = %d, want %d", c, pos, n, start, got, want)
+					for _, end := range []int{n, n - 1, n - 9} {
+						if end < start {
+							continue
+						}
+						if got, want := plainRun(b[:end], start), min(naivePlain(b, start), end); got != want {
+							t.Fatalf("byte %#x at %d of %d, [%d, %d): plainRun = %d, want %d", c, pos, n, start, end, got, want)
+						}
 					}
 				}
 			}
@@ -150,7 +155,10 @@ func TestRunsMatchByteLoops(t *testing.T) {
 // strings (both paths, word and block boundaries, the end of the buffer).
 func TestSkipStringSpecialAtEveryPosition(t *testing.T) {
 	specials := []string{`"`, `\`, `\"`, `\\`, `\/`, `\n`, `\u00e9`, `\u00e`, `\x`, "\x00", "\x1f", "\x7f", "\xc3\xa9", `\u`}
-	for n := 0; n <= 3*shortRun+40; n++ {
+	for n := 0; n <= 2*shortRun+24; n++ {
+		if n > 24 && (n < shortRun-12 || n > shortRun+12) && n < 2*shortRun {
+			continue // short strings, the switch to the long path, and long strings
+		}
 		for pos := 0; pos <= n; pos++ {
 			for _, sp := range specials {
 				body := strings.Repeat("x", pos) + sp + strings.Repeat("y", n-pos)
@@ -230,7 +238,10 @@ func TestValidMatchesReference(t *testing.T) {
 			t.Fatalf("Valid(%q) = %v, reference %v", b, got, want)
 		}
 	}
-	for n := 0; n <= 2*shortRun+12; n++ {
+	for n := 0; n <= shortRun+10; n++ {
+		if n > 20 && n < shortRun-10 {
+			continue // short strings and the switch to the long path
+		}
 		for pos := 0; pos <= n; pos++ {
 			for _, ins := range inserts {
 				str := strings.Repeat("x", pos) + ins + strings.Repeat("y", n-pos)
@@ -249,5 +260,19 @@ func TestValidMatchesReference(t *testing.T) {
 		check(s)
 		check(append(s, '"'))
 		check(append(append([]byte(`{"k":`), s...), `"}`...))
+	}
+}
+
+// BenchmarkSkipStringWire scans the strings every frame carries: a key, an event type, a request
+// id (a 36-byte UUID) and an operation id.
+func BenchmarkSkipStringWire(b *testing.B) {
+	body := []byte(`"operationId""call.responded""5f0c3a1e-8b2d-4c7e-9f10-2a3b4c5d6e7f""/bench/stream"`)
+	for b.Loop() {
+		s := scanner{b: body}
+		for s.i < len(body) {
+			if err := s.skipString(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }
