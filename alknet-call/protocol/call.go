@@ -191,7 +191,14 @@ func (c *CallConnection) start(ctx context.Context, deadline time.Time, hasDeadl
 		c.giveUp(st)
 		return p, nil
 	}
-	if err := c.writeRequest(ctx, st, frame); err != nil {
+	if complete, err := c.writeRequest(ctx, st, frame); err != nil {
+		if complete {
+			// ctx ended just after the frame went out whole: a full abort, call.aborted
+			// included, since the handler side may already run the request (CALLP-R73).
+			p.written.Store(true)
+			c.abortRequest(p, ctxError(ctx))
+			return p, nil
+		}
 		if ctx.Err() != nil {
 			p.finish(result{err: ctxError(ctx)})
 		} else if isConnEnd(err) {
@@ -278,17 +285,19 @@ func (c *CallConnection) newRequestStream(ctx context.Context, shared bool) (*st
 }
 
 // writeRequest writes the request frame; when ctx ends during a blocked write the stream is reset,
-// which interrupts it (CALLP-R155). Writes on shared streams are never interrupted.
-func (c *CallConnection) writeRequest(ctx context.Context, st *streamState, frame []byte) error {
+// which interrupts it (CALLP-R155). Writes on shared streams are never interrupted. complete
+// reports that the whole frame was written, even when ctx ended right after and err is its error.
+func (c *CallConnection) writeRequest(ctx context.Context, st *streamState, frame []byte) (complete bool, err error) {
 	if st.shared {
-		return st.write(frame)
+		err := st.write(frame)
+		return err == nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { st.reset(wire.StreamCodeCancelled) })
-	err := st.write(frame)
+	err = st.write(frame)
 	if !stop() && err == nil {
-		return ctx.Err()
+		return true, ctx.Err()
 	}
-	return err
+	return err == nil, err
 }
 
 // abortRequest runs the abort procedure of CALLP-R73 for a request this side sent, unless the
