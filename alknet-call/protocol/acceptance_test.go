@@ -25,7 +25,6 @@ import (
 	"github.com/alknet/alknet/alknet-core/conn"
 	"github.com/alknet/alknet/alknet-core/coretest"
 	"github.com/alknet/alknet/alknet-core/quictransport"
-	"github.com/alknet/alknet/alknet-core/tlsconf"
 )
 
 func respondedBody(id, output string) string {
@@ -370,51 +369,16 @@ func TestZeroRTTRequestNotDispatchedEarly(t *testing.T) {
 	}
 
 	// Baseline: a listener that allows 0-RTT receives the same request as early data.
-	id, pin := coretest.NewIdentity(t)
-	srvTLS, err := tlsconf.ServerConfig(id, []string{protocol.ALPN})
-	if err != nil {
-		t.Fatal(err)
-	}
-	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &quic.Transport{Conn: udp}
-	defer udp.Close()
-	defer tr.Close()
-	ln, err := tr.ListenEarly(srvTLS, &quic.Config{Allow0RTT: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			qc, err := ln.Accept(context.WithoutCancel(t.Context()))
-			if err != nil {
-				return
-			}
-			if s, err := qc.AcceptStream(t.Context()); err == nil {
-				if e, err := wire.NewFrameReader(s, 0).Next(); err == nil {
-					_, _ = s.Write(frame(respondedBody(e.ID, `"bare"`)))
-				}
-				_ = s.Close()
-			}
-			<-qc.Context().Done()
+	addr, bare := coretest.StartEarlyListener(t, protocol.ALPN, func(s *quic.Stream) {
+		if e, err := wire.NewFrameReader(s, 0).Next(); err == nil {
+			_, _ = s.Write(frame(respondedBody(e.ID, `"bare"`)))
 		}
-	}()
-	bare, err := tlsconf.ClientConfig(tlsconf.ClientOptions{ALPN: protocol.ALPN, PinnedFingerprints: []string{pin}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bare.ClientSessionCache = tls.NewLRUClientSessionCache(4)
-	earlyCall(t, udp.LocalAddr().String(), bare, "b1")
-	if st, _ := earlyCall(t, udp.LocalAddr().String(), bare, "b2"); !st.Used0RTT {
+		_ = s.Close()
+	})
+	earlyCall(t, addr, bare, "b1")
+	if st, _ := earlyCall(t, addr, bare, "b2"); !st.Used0RTT {
 		t.Fatal("baseline: the client did not send its request in 0-RTT, so the test proves nothing")
 	}
-	_ = ln.Close()
-	coretest.Recv(t, done, "the baseline accept loop to end")
 }
 
 // tapSource records every byte read from every stream of a connection, one buffer per stream, so

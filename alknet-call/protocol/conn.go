@@ -50,17 +50,17 @@ type CallConnection struct {
 	endOnce sync.Once
 	err     error // set before doneCh is closed
 
-	closeCh    chan struct{} // closed by Close
-	closeOnce  sync.Once
-	authFailCh chan struct{} // closed when the authentication budget is exhausted
-	authOnce   sync.Once
+	closeCh   chan struct{} // closed by Close
+	closeOnce sync.Once
+	quitCh    chan struct{} // closed when a budget of the peer is exhausted (CALLP-R97, R161)
+	quitOnce  sync.Once
+	quitErr   error // what Serve returns then; set before quitCh is closed
 
-	frameMu      sync.Mutex
-	frameWindow  time.Time     // start of the current one-minute window of framing errors
-	frameErrors  int           // framing errors in that window (CALLP-R161)
-	frameFailCh  chan struct{} // closed when the framing-error budget is exhausted
-	frameFailSet bool          // guarded by frameMu
-	servedGone   chan struct{} // size 1; signalled when a served request finishes
+	frameMu     sync.Mutex
+	frameWindow time.Time // start of the current one-minute window of framing errors
+	frameErrors int       // framing errors in that window (CALLP-R161)
+
+	servedGone chan struct{} // size 1; signalled when a served request finishes
 
 	singleReady chan struct{} // single-stream mode: closed once singleSt is set
 	singleSt    *streamState
@@ -75,6 +75,15 @@ type CallConnection struct {
 	serving bool                      // guarded by mu
 	stopped bool                      // guarded by mu; no goroutine may start any more
 	wg      sync.WaitGroup            // every goroutine of the connection
+}
+
+// quit makes Serve end the connection and return err: the peer exhausted one of its budgets
+// (CALLP-R97, R161). Only the first call counts.
+func (c *CallConnection) quit(err error) {
+	c.quitOnce.Do(func() {
+		c.quitErr = err
+		close(c.quitCh)
+	})
 }
 
 // asNonBlocker returns inv's NonBlocking lookup, or nil when it has none.
@@ -102,8 +111,7 @@ func newCallConnection(d *Dispatcher, c *conn.Connection, co connOptions) *CallC
 		baseCancel:  cancel,
 		doneCh:      make(chan struct{}),
 		closeCh:     make(chan struct{}),
-		authFailCh:  make(chan struct{}),
-		frameFailCh: make(chan struct{}),
+		quitCh:      make(chan struct{}),
 		servedGone:  make(chan struct{}, 1),
 		singleReady: make(chan struct{}),
 		pool:        newPool(opts.RequestStreams),
@@ -249,11 +257,8 @@ func (c *CallConnection) Serve(ctx context.Context) error {
 	case <-c.closeCh:
 		c.graceful()
 	case <-c.doneCh:
-	case <-c.authFailCh:
-		result = fmt.Errorf("call connection: too many failed auth_token resolutions: %w", auth.ErrAuthRequired)
-		c.end(ErrConnectionClosed)
-	case <-c.frameFailCh:
-		result = fmt.Errorf("call connection: more than %d framing errors within a minute: %w", c.opts.MaxFramingErrors, ErrTooManyFramingErrors)
+	case <-c.quitCh:
+		result = c.quitErr
 		c.end(ErrConnectionClosed)
 	}
 	stopAccept()

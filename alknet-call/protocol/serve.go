@@ -217,7 +217,7 @@ func (c *CallConnection) countAuthFailure() {
 	}
 	if max := f(); max > 0 && n >= int64(max) {
 		c.authDone.Store(true)
-		c.authOnce.Do(func() { close(c.authFailCh) })
+		c.quit(fmt.Errorf("call connection: too many failed auth_token resolutions: %w", auth.ErrAuthRequired))
 	}
 }
 

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -263,10 +264,9 @@ func (c *CallConnection) countFramingError() {
 		c.frameWindow, c.frameErrors = now, 0
 	}
 	c.frameErrors++
-	if c.frameErrors > max && !c.frameFailSet {
-		c.frameFailSet = true
+	if c.frameErrors == max+1 {
 		c.log.Warn("too many framing errors; giving up on the connection", "remote_addr", c.metadata["remote_addr"], "errors", c.frameErrors)
-		close(c.frameFailCh)
+		c.quit(fmt.Errorf("call connection: more than %d framing errors within a minute: %w", max, ErrTooManyFramingErrors))
 	}
 }
 

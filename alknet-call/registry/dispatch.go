@@ -48,23 +48,32 @@ type callTree struct {
 	rootCaller string // Identity().ID of the wire root; "" = anonymous
 }
 
+// wireReg returns the Layer 0 registration a wire call to name reaches (REG-R20), or nil for
+// unknown and Internal names. name is taken like WireCall.Operation.
+func (r *Registry) wireReg(name string) *HandlerRegistration {
+	reg := r.regs[stripPath(name)]
+	if reg == nil || reg.Spec.Visibility != External {
+		return nil
+	}
+	return reg
+}
+
 // OpType reports the type of a wire-callable operation so an edge can choose between ServeCall
 // and ServeSubscribe. name is taken like WireCall.Operation. Unknown and Internal names report
 // ok == false (the edge then uses ServeCall, which answers NOT_FOUND).
 func (r *Registry) OpType(name string) (t OperationType, ok bool) {
-	reg, found := r.regs[stripPath(name)]
-	if !found || reg.Spec.Visibility != External {
-		return 0, false
+	if reg := r.wireReg(name); reg != nil {
+		return reg.Spec.Type, true
 	}
-	return reg.Spec.Type, true
+	return 0, false
 }
 
-// NonBlocking reports whether name is a wire-callable operation of the curated layer whose
-// registration is NonBlocking, so an edge may run it on the goroutine that read the request.
-// name is taken like WireCall.Operation.
+// NonBlocking reports whether name is a wire-callable operation whose registration is
+// NonBlocking, so an edge may run it on the goroutine that read the request. name is taken like
+// WireCall.Operation.
 func (r *Registry) NonBlocking(name string) bool {
-	reg, found := r.regs[stripPath(name)]
-	return found && reg.NonBlocking && reg.Spec.Visibility == External
+	reg := r.wireReg(name)
+	return reg != nil && reg.NonBlocking
 }
 
 // ServeCall runs one wire call through the dispatch core (DSP-R1) on the request/response path

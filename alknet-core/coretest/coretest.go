@@ -284,3 +284,54 @@ func (n *Node) ClientTLS(t testing.TB, alpn string, client *tlsconf.Identity) *t
 	}
 	return c
 }
+
+// StartEarlyListener starts a bare quic-go listener on 127.0.0.1 that accepts 0-RTT, which the
+// endpoint refuses (CORE-R403), so a test can show that its client really sends early data. serve
+// gets the first stream of every accepted connection. It returns the listener's address and a
+// client TLS config pinned to its key, with a session cache so a second dial can resume and send
+// 0-RTT. The listener, its socket and its accept loop end in cleanup.
+func StartEarlyListener(t testing.TB, alpn string, serve func(s *quic.Stream)) (addr string, client *tls.Config) {
+	t.Helper()
+	id, pin := NewIdentity(t)
+	srvTLS, err := tlsconf.ServerConfig(id, []string{alpn})
+	if err != nil {
+		t.Fatalf("coretest: server TLS config: %v", err)
+	}
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatalf("coretest: listen: %v", err)
+	}
+	tr := &quic.Transport{Conn: udp}
+	ln, err := tr.ListenEarly(srvTLS, &quic.Config{Allow0RTT: true})
+	if err != nil {
+		_ = tr.Close()
+		_ = udp.Close()
+		t.Fatalf("coretest: listen early: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			qc, err := ln.Accept(context.Background())
+			if err != nil {
+				return
+			}
+			if s, err := qc.AcceptStream(context.Background()); err == nil {
+				serve(s)
+			}
+			<-qc.Context().Done()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		_ = tr.Close()
+		_ = udp.Close()
+		Recv(t, done, "the early listener's accept loop to end")
+	})
+	client, err = tlsconf.ClientConfig(tlsconf.ClientOptions{ALPN: alpn, PinnedFingerprints: []string{pin}})
+	if err != nil {
+		t.Fatalf("coretest: client TLS config: %v", err)
+	}
+	client.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	return udp.LocalAddr().String(), client
+}

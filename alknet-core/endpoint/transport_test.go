@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -81,50 +80,14 @@ func TestZeroRTTRefused(t *testing.T) {
 	}
 
 	// Baseline: a bare quic-go listener with Allow0RTT reports 0-RTT for the same steps.
-	id, pin := coretest.NewIdentity(t)
-	srvTLS, err := tlsconf.ServerConfig(id, []string{alpnEcho})
-	if err != nil {
-		t.Fatal(err)
-	}
-	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &quic.Transport{Conn: udp}
-	defer udp.Close()
-	defer tr.Close()
-	ln, err := tr.ListenEarly(srvTLS, &quic.Config{Allow0RTT: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			qc, err := ln.Accept(context.WithoutCancel(t.Context()))
-			if err != nil {
-				return
-			}
-			s, err := qc.AcceptStream(t.Context())
-			if err == nil {
-				_, _ = io.Copy(s, s)
-				s.Close()
-			}
-			<-qc.Context().Done()
-		}
-	}()
-	bare, err := tlsconf.ClientConfig(tlsconf.ClientOptions{ALPN: alpnEcho, PinnedFingerprints: []string{pin}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bare.ClientSessionCache = tls.NewLRUClientSessionCache(4)
-	earlyRoundTrip(t, udp.LocalAddr().String(), bare)
-	if st := earlyRoundTrip(t, udp.LocalAddr().String(), bare); !st.Used0RTT {
+	addr, bare := coretest.StartEarlyListener(t, alpnEcho, func(s *quic.Stream) {
+		_, _ = io.Copy(s, s)
+		_ = s.Close()
+	})
+	earlyRoundTrip(t, addr, bare)
+	if st := earlyRoundTrip(t, addr, bare); !st.Used0RTT {
 		t.Fatal("baseline listener with Allow0RTT did not use 0-RTT")
 	}
-	ln.Close()
-	coretest.Recv(t, done, "the baseline accept loop to end")
 }
 
 // countHandler holds every stream it accepts and reports when it holds want of them.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,14 +18,18 @@ type workEcho struct{ work time.Duration }
 
 func (workEcho) ALPN() string { return "alknet/bench-echo" }
 
-// Handle echoes every frame of every stream the client opens.
+// Handle echoes every frame of every stream the client opens, and returns once the connection
+// and every stream goroutine have ended (CORE-R203).
 func (h workEcho) Handle(ctx context.Context, c *conn.Connection, _ auth.AuthContext) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
 		s, err := c.AcceptBi(ctx)
 		if err != nil {
 			return nil
 		}
-		go func() {
+		wg.Go(func() {
+			defer s.Close()
 			var in, out []byte
 			for {
 				b, err := baseline.ReadFrame(s, &in)
@@ -36,7 +41,7 @@ func (h workEcho) Handle(ctx context.Context, c *conn.Connection, _ auth.AuthCon
 					return
 				}
 			}
-		}()
+		})
 	}
 }
 
