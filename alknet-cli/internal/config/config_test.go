@@ -10,6 +10,7 @@ import (
 
 	"github.com/alknet/alknet/alknet-cli/internal/config"
 	"github.com/alknet/alknet/alknet-cli/internal/output"
+	"github.com/alknet/alknet/alknet-core/auth"
 )
 
 func parse(t *testing.T, doc string) (*config.Config, []config.Problem, *config.Error) {
@@ -252,7 +253,7 @@ func TestValidPeerID(t *testing.T) {
 		"a": true, "worker-1": true, "b.example": true, "0": true, strings.Repeat("a", 63): true,
 		"": false, "-a": false, ".a": false, "A": false, "a_b": false, "a b": false, "é": false, strings.Repeat("a", 64): false,
 	} {
-		if got := config.ValidPeerID(id); got != want {
+		if got := auth.ValidPeerID(id); got != want {
 			t.Errorf("ValidPeerID(%q) = %v, want %v", id, got, want)
 		}
 	}

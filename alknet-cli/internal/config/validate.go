@@ -19,11 +19,6 @@ var Builtins = []string{
 	"node/ping", "node/info", "node/peers", "node/whoami", "node/heartbeat", "node/wait",
 }
 
-// ValidPeerID reports whether id is a valid peer_id (CORE-R1001: 1–63 characters of [a-z0-9.-],
-// starting with a letter or digit). It is core's check: the equivalent regular expression, compiled
-// at package initialisation, cost every command 0.3 ms and 750 allocations (CLI-B1).
-func ValidPeerID(id string) bool { return auth.ValidPeerID(id) }
-
 type validator struct {
 	idx   *docIndex
 	errs  []Problem
@@ -140,7 +135,7 @@ func (v *validator) limits(l Limits) {
 }
 
 func (v *validator) connect(path string, e Connect) {
-	if !ValidPeerID(e.PeerID) {
+	if !auth.ValidPeerID(e.PeerID) {
 		v.add(path+".peer_id", "%q is not a valid peer id (1-63 characters of a-z, 0-9, '.', '-', starting with a letter or digit)", e.PeerID)
 	}
 	if err := checkHostPort(e.Addr); err != nil {
@@ -184,7 +179,7 @@ func (v *validator) routes(rs []Route) {
 		if !registry.ValidName(r.Target) {
 			v.add(path+".target", "%s: target %q is not a valid operation name", label, r.Target)
 		}
-		if r.Peer != "" && !ValidPeerID(r.Peer) {
+		if r.Peer != "" && !auth.ValidPeerID(r.Peer) {
 			v.add(path+".peer", "%s: %q is not a valid peer id", label, r.Peer)
 		}
 		switch r.Type {
